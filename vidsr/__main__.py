@@ -1,0 +1,3 @@
+from vidsr.cli import main
+
+raise SystemExit(main())

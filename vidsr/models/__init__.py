@@ -1,0 +1,75 @@
+"""The model zoo: architectures by name, and the weights vidsr ships for them.
+
+Shipped weights are listed by hand in `SHIPPED` (no folder scanning): each entry names its file
+and the file's full sha256, checked on every load. The files are made by `vidsr train`; the
+commands are in MODEL_CARD.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from vidsr.errors import ConfigError, ModelError
+from vidsr.models import weights
+from vidsr.models.espcn import ESPCN
+from vidsr.models.fsrcnn import FSRCNN
+
+SCALES = (2, 3, 4)
+
+ARCHS: dict[str, Callable[[int], nn.Module]] = {
+    "espcn": ESPCN,
+    "fsrcnn": FSRCNN,
+    "fsrcnn-s": lambda scale: FSRCNN(scale, d=32, s=5, m=1),
+}
+
+
+@dataclass(frozen=True)
+class Shipped:
+    arch: str
+    scale: int
+    file: str
+    sha256: str
+
+    @property
+    def path(self) -> Path:
+        return Path(str(resources.files("vidsr.models") / "weights" / self.file))
+
+
+_SHIPPED_FILES: tuple[Shipped, ...] = ()
+
+SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}
+
+
+def build(name: str, scale: int) -> nn.Module:
+    """A freshly initialised architecture (for training)."""
+    if name not in ARCHS:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(ARCHS)}")
+    if scale not in SCALES:
+        raise ConfigError(f"unsupported scale {scale}; choose one of: {', '.join(map(str, SCALES))}")
+    return ARCHS[name](scale)
+
+
+def load_with_meta(name: str, scale: int) -> tuple[nn.Module, dict[str, Any]]:
+    """The shipped model (eval mode, CPU, float32) and its metadata."""
+    model = build(name, scale)
+    entry = SHIPPED.get((name, scale))
+    if entry is None:
+        have = ", ".join(f"{a} x{s}" for a, s in sorted(SHIPPED)) or "none"
+        raise ModelError(f"no shipped weights for {name} x{scale} (shipped: {have})")
+    state, meta = weights.load(entry.path, entry.sha256)
+    model.load_state_dict(state)
+    return model.eval(), meta
+
+
+def load_model(name: str, scale: int) -> nn.Module:
+    """The shipped `name` model for `scale`, in eval mode on the CPU.
+
+    Takes N×1×H×W float luma in [0, 1]; returns N×1×(scale·H)×(scale·W).
+    """
+    return load_with_meta(name, scale)[0]
