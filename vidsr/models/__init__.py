@@ -41,7 +41,14 @@ class Shipped:
         return Path(str(resources.files("vidsr.models") / "weights" / self.file))
 
 
-_SHIPPED_FILES: tuple[Shipped, ...] = ()
+_SHIPPED_FILES = (
+    Shipped("espcn", 2, "espcn_x2-497aabf3.pt", "497aabf3f9e0d09c84597bd265b33d4c38b349af4d9d3c85917bd9879d887dc7"),
+    Shipped("espcn", 3, "espcn_x3-f0260fa4.pt", "f0260fa4f189e4de9c891dc12b6e96b38dae0302f7d724b563ea23df443810ce"),
+    Shipped("espcn", 4, "espcn_x4-42971bd8.pt", "42971bd8c4c7a8c5b81124d5b8dc1263458eedb5b76f313e31a79ff7c538b992"),
+    Shipped("fsrcnn", 2, "fsrcnn_x2-cc3aaabc.pt", "cc3aaabcc027557cdbb79a9f12fb5ed8b27a0ce6c5886e40f80e383f89f720f5"),
+    Shipped("fsrcnn", 3, "fsrcnn_x3-6efb9f15.pt", "6efb9f1504de6fe5b3166ed3116775b8f8c428516ab1e981c32ecf25152914d9"),
+    Shipped("fsrcnn", 4, "fsrcnn_x4-2347962a.pt", "2347962ac84366e478dda385276c68252baf56419f4bfa8d79575a3c58ac1c02"),
+)
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}
 
