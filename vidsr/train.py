@@ -208,7 +208,7 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
         "params": sum(p.numel() for p in model.parameters()),
         "command": cfg.command or shlex.join(["vidsr", "train"]),
         "config": config,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
     if report is not None:
         meta["val"] = {

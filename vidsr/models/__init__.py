@@ -42,12 +42,12 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
-    Shipped("espcn", 2, "espcn_x2-497aabf3.pt", "497aabf3f9e0d09c84597bd265b33d4c38b349af4d9d3c85917bd9879d887dc7"),
-    Shipped("espcn", 3, "espcn_x3-f0260fa4.pt", "f0260fa4f189e4de9c891dc12b6e96b38dae0302f7d724b563ea23df443810ce"),
-    Shipped("espcn", 4, "espcn_x4-42971bd8.pt", "42971bd8c4c7a8c5b81124d5b8dc1263458eedb5b76f313e31a79ff7c538b992"),
-    Shipped("fsrcnn", 2, "fsrcnn_x2-cc3aaabc.pt", "cc3aaabcc027557cdbb79a9f12fb5ed8b27a0ce6c5886e40f80e383f89f720f5"),
-    Shipped("fsrcnn", 3, "fsrcnn_x3-6efb9f15.pt", "6efb9f1504de6fe5b3166ed3116775b8f8c428516ab1e981c32ecf25152914d9"),
-    Shipped("fsrcnn", 4, "fsrcnn_x4-2347962a.pt", "2347962ac84366e478dda385276c68252baf56419f4bfa8d79575a3c58ac1c02"),
+    Shipped("espcn", 2, "espcn_x2-a33759f4.pt", "a33759f4c7ae697ce3806fe7de0e033cadaac85f5f4701ee9d120f0160e71df3"),
+    Shipped("espcn", 3, "espcn_x3-a2f5c78c.pt", "a2f5c78c5f0b2529a9c9b9c04363e04691399fa74e38f50c799c420ad4a3f2e8"),
+    Shipped("espcn", 4, "espcn_x4-ef39723d.pt", "ef39723d71bef0d50e6a94d20377c8ca9636e13026d2b0e04f5a22de838a5d69"),
+    Shipped("fsrcnn", 2, "fsrcnn_x2-a49f053b.pt", "a49f053b9d8fc5d17ca83ffb148d596c0099375c89441d184bc6eccdec634c84"),
+    Shipped("fsrcnn", 3, "fsrcnn_x3-a2621da9.pt", "a2621da98a781d2268827a526285576a83cb4ffb237e15cd84ee9777672a3399"),
+    Shipped("fsrcnn", 4, "fsrcnn_x4-cf17400a.pt", "cf17400af544ef484c22339a4434e8da16b81dbac573237a82d649e7e48e6fb7"),
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,7 @@ def load(path: Path, sha256: str | None = None) -> tuple[dict[str, torch.Tensor]
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise ModelError(f"{path}: weight file missing — reinstall vidsr") from exc
-    except (RuntimeError, OSError, EOFError) as exc:
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelError(f"{path}: not a readable weight file ({exc})") from exc
     if not isinstance(blob, dict) or {"state_dict", "meta"} - blob.keys():
         raise ModelError(f"{path}: not a vidsr weight file (expected state_dict and meta)")
