@@ -16,3 +16,12 @@ def rgb_to_y(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"expected an H×W×3 uint8 RGB image, got {rgb.dtype} {rgb.shape}")
     return 16.0 + rgb.astype(np.float64) @ BT601_Y
+
+
+def to_u8(a: NDArray[np.floating]) -> NDArray[np.uint8]:
+    """MATLAB's uint8(): round half away from zero, then saturate to [0, 255].
+
+    np.round rounds ties to even (14.5 -> 14); MATLAB gives 15. Ties are common when an integer
+    upscale's dyadic cubic weights meet integer pixels, so the difference is not academic.
+    """
+    return np.clip(np.floor(np.asarray(a, dtype=np.float64) + 0.5), 0, 255).astype(np.uint8)

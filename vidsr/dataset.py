@@ -15,7 +15,7 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from vidsr.color import rgb_to_y
+from vidsr.color import rgb_to_y, to_u8
 from vidsr.errors import InputError, InputNotFound
 from vidsr.resize import imresize
 
@@ -66,7 +66,7 @@ def modcrop(rgb: NDArray[np.uint8], scale: int) -> NDArray[np.uint8]:
 
 def luma_u8(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
     # MATLAB's rgb2ycbcr returns uint8 for uint8 input; a decoded video's Y plane is uint8 too.
-    return np.round(rgb_to_y(rgb)).astype(np.uint8)
+    return to_u8(rgb_to_y(rgb))
 
 
 def degrade(rgb: NDArray[np.uint8], scale: int) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:

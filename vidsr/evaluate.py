@@ -12,6 +12,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from vidsr.color import to_u8
 from vidsr.dataset import Pair
 from vidsr.metrics import psnr, ssim
 from vidsr.resize import imresize
@@ -33,10 +34,6 @@ class EvalReport:
 
     def mean(self, field: str) -> float:
         return float(np.mean([getattr(s, field) for s in self.images]))
-
-
-def to_u8(plane: NDArray[np.floating]) -> NDArray[np.uint8]:
-    return np.clip(np.round(plane), 0, 255).astype(np.uint8)
 
 
 @torch.inference_mode()

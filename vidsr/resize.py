@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from vidsr.color import to_u8
+
 KERNEL_WIDTH = 4.0  # Keys' cubic spans [−2, 2]
 
 
@@ -65,6 +67,4 @@ def imresize(image: NDArray[np.generic], scale: float) -> NDArray[np.generic]:
     mw = resize_matrix(w, math.ceil(w * scale), scale)
     src = image.astype(np.float64)
     out = np.einsum("oh,hw...,pw->op...", mh, src, mw, optimize=True)
-    if image.dtype == np.uint8:
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
-    return out
+    return to_u8(out) if image.dtype == np.uint8 else out

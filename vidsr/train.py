@@ -171,8 +171,9 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
         value = loss.item()
         loss_avg = value if math.isnan(loss_avg) else 0.98 * loss_avg + 0.02 * value
         done = it + 1
-        if val_pairs and (done % cfg.val_every == 0 or done == cfg.iterations):
-            val_psnr = evaluate(model, val_pairs, cfg.scale).mean("psnr")
+        if done % cfg.val_every == 0 or done == cfg.iterations:
+            if val_pairs:
+                val_psnr = evaluate(model, val_pairs, cfg.scale).mean("psnr")
             if cfg.checkpoint is not None:
                 _save_checkpoint(cfg.checkpoint, model, optimizer, rng, done)
         on_progress(Progress(done, cfg.iterations, loss_avg, val_psnr))
@@ -200,7 +201,12 @@ def _save_checkpoint(
 def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> dict[str, Any]:
     # Nothing time- or machine-dependent goes in here: the file's bytes must follow from the
     # weights and the recipe alone, so that the documented command reproduces its hash.
-    config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
+    # Where files go and whether a run was resumed do not change the weights: leave them out.
+    config = {
+        k: str(v) if isinstance(v, Path) else v
+        for k, v in asdict(cfg).items()
+        if k not in {"out_dir", "checkpoint", "resume", "command"}
+    }
     config["data"] = [str(d) for d in cfg.data]
     meta: dict[str, Any] = {
         "arch": cfg.model,
