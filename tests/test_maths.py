@@ -17,7 +17,8 @@ from vidsr.resize import cubic, imresize, resize_matrix
 
 
 def test_cubic_kernel_matches_keys_a_minus_half() -> None:
-    # Keys (1981) with a = -0.5: 1.5|x|³ - 2.5|x|² + 1 on [0, 1]; -0.5|x|³ + 2.5|x|² - 4|x| + 2 on (1, 2].
+    # Keys (1981) with a = -0.5: 1.5|x|³ - 2.5|x|² + 1 on [0, 1];
+    # -0.5|x|³ + 2.5|x|² - 4|x| + 2 on (1, 2].
     x = np.array([0.0, 0.25, 0.75, 1.0, 1.25, 1.75, 2.0, 2.5])
     expected = [1.0, 0.8671875, 0.2265625, 0.0, -0.0703125, -0.0234375, 0.0, 0.0]
     np.testing.assert_allclose(cubic(x), expected)

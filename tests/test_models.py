@@ -17,7 +17,9 @@ from vidsr.models import SHIPPED, build, load_model, load_with_meta, weights
 
 def _weight_count(model: torch.nn.Module) -> int:
     # The papers count filter weights only (no biases, no PReLU slopes).
-    return sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 4)
+    return sum(
+        p.numel() for n, p in model.named_parameters() if n.endswith("weight") and p.dim() == 4
+    )
 
 
 @pytest.mark.parametrize(
@@ -25,10 +27,13 @@ def _weight_count(model: torch.nn.Module) -> int:
     [
         # FSRCNN paper, Table 1 / Sec. 3.3: FSRCNN(56,12,4) 12,464 and FSRCNN-s(32,5,1) 3,937
         # parameters, whatever the scale (the deconvolution is 9×9 at every stride).
-        ("fsrcnn", 2, 12_464), ("fsrcnn", 3, 12_464), ("fsrcnn", 4, 12_464),
+        ("fsrcnn", 2, 12_464),
+        ("fsrcnn", 3, 12_464),
+        ("fsrcnn", 4, 12_464),
         ("fsrcnn-s", 3, 3_937),
         # ESPCN (64-5, 32-3, r²-3): 1·64·25 + 64·32·9 + 32·r²·9.
-        ("espcn", 2, 1600 + 18_432 + 1_152), ("espcn", 3, 1600 + 18_432 + 2_592),
+        ("espcn", 2, 1600 + 18_432 + 1_152),
+        ("espcn", 3, 1600 + 18_432 + 2_592),
         ("espcn", 4, 1600 + 18_432 + 4_608),
     ],
 )

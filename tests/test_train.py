@@ -36,8 +36,17 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _cfg(images: Path, out: Path, **kw: object) -> TrainConfig:
-    base = dict(model="fsrcnn-s", scale=2, data=(images,), out_dir=out, iterations=40, batch=8,
-                patch=8, lr=3e-3, val_every=10)
+    base = dict(
+        model="fsrcnn-s",
+        scale=2,
+        data=(images,),
+        out_dir=out,
+        iterations=40,
+        batch=8,
+        patch=8,
+        lr=3e-3,
+        val_every=10,
+    )
     return TrainConfig(**{**base, **kw})  # type: ignore[arg-type]
 
 
@@ -70,6 +79,8 @@ def test_resume_continues_to_the_same_result(images: Path, tmp_path: Path) -> No
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(_cfg(images, tmp_path / "resumed", iterations=20, checkpoint=ckpt), interrupt_after_15)
+        train(
+            _cfg(images, tmp_path / "resumed", iterations=20, checkpoint=ckpt), interrupt_after_15
+        )
     resumed = train(_cfg(images, tmp_path / "resumed", iterations=20, checkpoint=ckpt, resume=True))
     assert resumed.read_bytes() == straight.read_bytes()

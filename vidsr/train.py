@@ -74,7 +74,10 @@ class _Patches:
     def __post_init__(self) -> None:
         # Sample images in proportion to how many patch positions they hold.
         counts = np.array(
-            [(p.lr_y.shape[0] - self.patch + 1) * (p.lr_y.shape[1] - self.patch + 1) for p in self.pairs],
+            [
+                (p.lr_y.shape[0] - self.patch + 1) * (p.lr_y.shape[1] - self.patch + 1)
+                for p in self.pairs
+            ],
             dtype=np.float64,
         )
         self.weights = counts / counts.sum()
@@ -107,7 +110,9 @@ def training_pairs(images: Sequence[Image], scale: int, patch: int) -> list[Pair
     for image in images:
         for factor in HR_SCALES:
             rgb = image.rgb if factor == 1.0 else imresize(image.rgb, factor)
-            pairs += [p for p in make_pairs([Image(image.name, rgb)], scale) if min(p.lr_y.shape) >= patch]
+            pairs += [
+                p for p in make_pairs([Image(image.name, rgb)], scale) if min(p.lr_y.shape) >= patch
+            ]
     return pairs
 
 
@@ -184,7 +189,11 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
 
 
 def _save_checkpoint(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, rng: np.random.Generator, it: int
+    path: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    rng: np.random.Generator,
+    it: int,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".part")

@@ -6,9 +6,12 @@ between devices: the pipeline hands it a tensor already on `device` in `dtype`.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Protocol
 
 import torch
+from torch import nn
 
 
 class Backend(Protocol):
@@ -21,3 +24,32 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def place(model: nn.Module, device: torch.device) -> tuple[nn.Module, torch.dtype]:
+    """`model` in eval mode on `device`: fp16 on CUDA, fp32 elsewhere, channels_last on both
+    (oneDNN and cuDNN run these few-channel convolutions faster NHWC: about 1.2× on the CPU)."""
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    model = model.eval().to(device=device, dtype=dtype)
+    return model.to(memory_format=torch.channels_last), dtype  # type: ignore[call-overload]
+
+
+def run_fixed(
+    fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch: int
+) -> torch.Tensor:
+    """`fn` over `x` in batches of exactly `batch`: fixed-shape graphs (compiled, captured,
+    TensorRT) see one shape only, so a short batch is padded with zeros and the padded outputs
+    dropped."""
+    outputs = []
+    for chunk in x.split(batch):
+        n = chunk.shape[0]
+        if n < batch:
+            chunk = torch.cat([chunk, chunk.new_zeros((batch - n, *chunk.shape[1:]))])
+        outputs.append(fn(chunk)[:n])
+    return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+
+def agreement_db(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR of `a` against `b` for signals in [0, 1] (inf when identical)."""
+    mse = torch.mean((a.double() - b.double()) ** 2).item()
+    return math.inf if mse == 0 else -10.0 * math.log10(mse)

@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 from collections.abc import Sequence
 
-from vidsr.cli._ui import UI
+from vidsr.cli._ui import UI, LogToUI
 from vidsr.errors import VidsrError
 
 # Subcommand name -> module. Listed by hand, in the order `--help` shows them.
 COMMANDS = {
+    "upscale": "vidsr.cli.upscale",
+    "stream": "vidsr.cli.stream",
+    "bench": "vidsr.cli.bench",
     "train": "vidsr.cli.train",
     "eval": "vidsr.cli.eval",
     "models": "vidsr.cli.models",
+    "engines": "vidsr.cli.engines",
 }
 
 EXIT_INTERRUPTED = 130
@@ -36,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ui = UI(quiet=getattr(args, "quiet", False), json=getattr(args, "json", False))
+    logger = logging.getLogger("vidsr")
+    logger.handlers[:] = [LogToUI(ui)]
+    logger.propagate = False
     try:
         return int(args.run(args, ui))
     except VidsrError as exc:

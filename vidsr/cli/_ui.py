@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json as jsonlib
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,6 +35,10 @@ class UI:
         # One line, whatever the mode: scripts read the exit code, people read this.
         self.err.print(f"[bold red]error:[/] {escape(message.splitlines()[0] if message else '')}")
 
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.err.print(f"[yellow]warning:[/] {escape(message)}")
+
     def info(self, message: str) -> None:
         if not (self.quiet or self.json):
             self.err.print(message)
@@ -56,7 +61,9 @@ class UI:
         self.out.print(table)
 
     @contextmanager
-    def progress(self, description: str, total: int | None, unit: str = "frames") -> Iterator[Progress]:
+    def progress(
+        self, description: str, total: int | None, unit: str = "frames"
+    ) -> Iterator[Progress]:
         """A rich progress bar with count, rate and ETA; invisible under --quiet or --json.
 
         Yields the Progress with one task (id 0): `bar.update(0, completed=n, …)`.
@@ -76,3 +83,15 @@ class UI:
         with Progress(*columns, console=self.err, disable=disable) as bar:
             bar.add_task(description, total=total, rate=f"0 {unit}/s", extra="")
             yield bar
+
+
+class LogToUI(logging.Handler):
+    """Library warnings as one `warning:` line each on stderr (none under --quiet). Without a
+    handler, Python's last-resort handler would print them raw."""
+
+    def __init__(self, ui: UI) -> None:
+        super().__init__(logging.WARNING)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.ui.warn(record.getMessage())

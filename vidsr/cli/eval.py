@@ -12,9 +12,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="PSNR / SSIM on luma (papers' protocol), model vs bicubic")
     p.add_argument("--model", required=True, help="espcn or fsrcnn")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
-    p.add_argument("--data", type=Path, action="append", required=True,
-                   help="a folder of HR images, e.g. ../shared/data/val/Set5 (repeatable)")
-    p.add_argument("--weights", type=Path, help="evaluate this weight file instead of the shipped one")
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="a folder of HR images, e.g. ../shared/data/val/Set5 (repeatable)",
+    )
+    p.add_argument(
+        "--weights", type=Path, help="evaluate this weight file instead of the shipped one"
+    )
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run)
@@ -37,12 +44,19 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     fields = ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")
     means = {f: round(report.mean(f), 4 if "psnr" in f else 5) for f in fields}
     rows.append(["mean", *means.values()])
-    ui.table(f"{args.model} x{args.scale} (Y, shave {args.scale})",
-             ["image", "PSNR dB", "SSIM", "bicubic PSNR", "bicubic SSIM"], rows)
+    ui.table(
+        f"{args.model} x{args.scale} (Y, shave {args.scale})",
+        ["image", "PSNR dB", "SSIM", "bicubic PSNR", "bicubic SSIM"],
+        rows,
+    )
     ui.result(
         f"{args.model} x{args.scale}: {means['psnr']:.2f} dB / {means['ssim']:.4f} "
         f"(bicubic {means['bicubic_psnr']:.2f} dB / {means['bicubic_ssim']:.4f})",
-        {"model": args.model, "scale": args.scale, **means,
-         "images": [vars(s) for s in report.images]},
+        {
+            "model": args.model,
+            "scale": args.scale,
+            **means,
+            "images": [vars(s) for s in report.images],
+        },
     )
     return 0

@@ -20,10 +20,23 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for (arch, scale), entry in sorted(SHIPPED.items()):
         meta = load_with_meta(arch, scale)[1]
         val = meta.get("val", {})
-        rows.append([f"{arch} x{scale}", meta["params"], val.get("psnr", "—"),
-                     val.get("ssim", "—"), val.get("bicubic_psnr", "—"), entry.file])
-        records.append({"model": arch, "scale": scale, "file": entry.file,
-                        "sha256": entry.sha256, **meta})
-    ui.table("shipped models (Set5, Y)", ["model", "params", "PSNR dB", "SSIM", "bicubic dB", "file"], rows)
+        rows.append(
+            [
+                f"{arch} x{scale}",
+                meta["params"],
+                val.get("psnr", "—"),
+                val.get("ssim", "—"),
+                val.get("bicubic_psnr", "—"),
+                entry.file,
+            ]
+        )
+        records.append(
+            {"model": arch, "scale": scale, "file": entry.file, "sha256": entry.sha256, **meta}
+        )
+    ui.table(
+        "shipped models (Set5, Y)",
+        ["model", "params", "PSNR dB", "SSIM", "bicubic dB", "file"],
+        rows,
+    )
     ui.result(f"{len(rows)} models", {"models": records})
     return 0

@@ -17,18 +17,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train ESPCN / FSRCNN weights on still images")
     p.add_argument("--model", required=True, help="espcn, fsrcnn or fsrcnn-s")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
-    p.add_argument("--data", type=Path, action="append", required=True,
-                   help="a folder of training images (repeat for several)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="a folder of training images (repeat for several)",
+    )
     p.add_argument("--val", type=Path, help="a folder of validation images (e.g. Set5)")
-    p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT,
-                   help=f"where {{model}}_x{{scale}}-{{sha8}}.pt is written (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"where {{model}}_x{{scale}}-{{sha8}}.pt is written (default {DEFAULT_OUT})",
+    )
     p.add_argument("--iterations", type=int, default=20_000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--patch", type=int, default=16, help="LR patch side (default 16)")
-    p.add_argument("--lr", type=float, default=1e-3, help="initial Adam learning rate (cosine decay)")
+    p.add_argument(
+        "--lr", type=float, default=1e-3, help="initial Adam learning rate (cosine decay)"
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads; a result is reproducible for one seed and thread count")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="CPU threads; a result is reproducible for one seed and thread count",
+    )
     p.add_argument("--init", type=Path, help="start from these weights (e.g. the x3 model)")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file, written at each validation")
@@ -42,21 +57,35 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from vidsr.train import Progress, TrainConfig, train
 
     cfg = TrainConfig(
-        model=args.model, scale=args.scale, data=tuple(args.data), out_dir=args.out_dir,
-        val=args.val, iterations=args.iterations, batch=args.batch, patch=args.patch,
-        lr=args.lr, seed=args.seed, threads=args.threads, init=args.init,
-        val_every=args.val_every, checkpoint=args.checkpoint, resume=args.resume,
+        model=args.model,
+        scale=args.scale,
+        data=tuple(args.data),
+        out_dir=args.out_dir,
+        val=args.val,
+        iterations=args.iterations,
+        batch=args.batch,
+        patch=args.patch,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        init=args.init,
+        val_every=args.val_every,
+        checkpoint=args.checkpoint,
+        resume=args.resume,
         # Recorded without --out-dir/--checkpoint/--resume/--quiet/--json: they do not change
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),
     )
     started = time.monotonic()
     with ui.progress(f"{args.model} x{args.scale}", args.iterations, unit="it") as bar:
+
         def on_progress(p: Progress) -> None:
             val = f"Set5 {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""
             rate = p.iteration / max(time.monotonic() - started, 1e-9)
-            bar.update(0, completed=p.iteration, rate=f"{rate:.1f} it/s",
-                       extra=f"loss {p.loss:.5f} {val}")
+            bar.update(
+                0, completed=p.iteration, rate=f"{rate:.1f} it/s", extra=f"loss {p.loss:.5f} {val}"
+            )
+
         path = train(cfg, on_progress)
     ui.result(f"wrote {path}", {"weights": str(path)})
     return 0

@@ -33,8 +33,11 @@ ARCHS: dict[str, Callable[[int], nn.Module]] = {
 class Shipped:
     arch: str
     scale: int
-    file: str
-    sha256: str
+    sha256: str  # of the whole file, whose name carries its first 8 hex digits
+
+    @property
+    def file(self) -> str:
+        return f"{self.arch}_x{self.scale}-{self.sha256[:8]}.pt"
 
     @property
     def path(self) -> Path:
@@ -42,12 +45,12 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
-    Shipped("espcn", 2, "espcn_x2-a33759f4.pt", "a33759f4c7ae697ce3806fe7de0e033cadaac85f5f4701ee9d120f0160e71df3"),
-    Shipped("espcn", 3, "espcn_x3-a2f5c78c.pt", "a2f5c78c5f0b2529a9c9b9c04363e04691399fa74e38f50c799c420ad4a3f2e8"),
-    Shipped("espcn", 4, "espcn_x4-ef39723d.pt", "ef39723d71bef0d50e6a94d20377c8ca9636e13026d2b0e04f5a22de838a5d69"),
-    Shipped("fsrcnn", 2, "fsrcnn_x2-a49f053b.pt", "a49f053b9d8fc5d17ca83ffb148d596c0099375c89441d184bc6eccdec634c84"),
-    Shipped("fsrcnn", 3, "fsrcnn_x3-a2621da9.pt", "a2621da98a781d2268827a526285576a83cb4ffb237e15cd84ee9777672a3399"),
-    Shipped("fsrcnn", 4, "fsrcnn_x4-cf17400a.pt", "cf17400af544ef484c22339a4434e8da16b81dbac573237a82d649e7e48e6fb7"),
+    Shipped("espcn", 2, "a33759f4c7ae697ce3806fe7de0e033cadaac85f5f4701ee9d120f0160e71df3"),
+    Shipped("espcn", 3, "a2f5c78c5f0b2529a9c9b9c04363e04691399fa74e38f50c799c420ad4a3f2e8"),
+    Shipped("espcn", 4, "ef39723d71bef0d50e6a94d20377c8ca9636e13026d2b0e04f5a22de838a5d69"),
+    Shipped("fsrcnn", 2, "a49f053b9d8fc5d17ca83ffb148d596c0099375c89441d184bc6eccdec634c84"),
+    Shipped("fsrcnn", 3, "a2621da98a781d2268827a526285576a83cb4ffb237e15cd84ee9777672a3399"),
+    Shipped("fsrcnn", 4, "cf17400af544ef484c22339a4434e8da16b81dbac573237a82d649e7e48e6fb7"),
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}
@@ -58,7 +61,9 @@ def build(name: str, scale: int) -> nn.Module:
     if name not in ARCHS:
         raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(ARCHS)}")
     if scale not in SCALES:
-        raise ConfigError(f"unsupported scale {scale}; choose one of: {', '.join(map(str, SCALES))}")
+        raise ConfigError(
+            f"unsupported scale {scale}; choose one of: {', '.join(map(str, SCALES))}"
+        )
     return ARCHS[name](scale)
 
 

@@ -94,7 +94,7 @@ def subpixel_weight(deconv_weight: torch.Tensor, r: int) -> torch.Tensor:
 
 
 def subpixel_tail(x: torch.Tensor, deconv: nn.ConvTranspose2d, r: int) -> torch.Tensor:
-    """`deconv(x)` computed as pad → stride-1 conv → PixelShuffle (same result, far faster on CPU)."""
+    """`deconv(x)` as pad → stride-1 conv → PixelShuffle: the same result, faster on a CPU."""
     j_min, j_max = _offsets(r)
     x = F.pad(x, (-j_min, j_max, -j_min, j_max))
     bias = deconv.bias.expand(r * r)  # type: ignore[union-attr]

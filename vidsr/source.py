@@ -1,0 +1,209 @@
+"""Demux + decode: an input becomes `FrameBatch`es of 4:2:0 planes, carrying the packets of
+every stream that is copied (audio, subtitles, data) along with the frames they play beside.
+
+Frames in other pixel formats are converted with `frame.reformat`: 4:2:2 / 4:4:4 / NV12 / gray
+lose nothing in luma (chroma is subsampled, gray gets neutral chroma); RGB and palette frames go
+through swscale's BT.601 limited-range matrix and are tagged so. Anything deeper than 8 bits is
+processed and encoded at 10 bits. A frame that changes size mid-stream is scaled back to the first
+frame's size. Packets the decoder rejects are skipped and counted in `corrupt`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+from typing import cast
+
+import av
+import torch
+
+from vidsr.errors import CorruptInput, NotAVideo, UnsupportedInput
+from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, planes_of
+from vidsr.probe import VideoInfo, describe, open_input, video_stream
+
+log = logging.getLogger("vidsr")
+
+COPIED_TYPES = ("audio", "subtitle", "data")
+BT601, LIMITED = 6, 1  # AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG: what swscale gives for RGB -> YUV
+# How far past the last kept frame `max_frames` keeps reading for audio that plays before it:
+# muxers interleave streams far closer than this.
+TRIM_LOOKAHEAD = Fraction(5)
+
+
+class Source:
+    """Batches of frames from an open input container (a file, a URL, a pipe).
+
+    Construction decodes the first frame, so a file with no decodable video fails here, before
+    any output exists. Iterate once; `close()` closes the container.
+    """
+
+    def __init__(self, container: av.container.InputContainer, *, name: str, batch: int,
+                 max_frames: int | None = None, pin: bool = False) -> None:
+        self.container, self.name, self.batch, self.max_frames, self.pin = (
+            container, name, batch, max_frames, pin)
+        self.stream = video_stream(container, name)
+        self.stream.thread_type = "AUTO"
+        self.copied = [s for s in container.streams if s.type in COPIED_TYPES]
+        self.corrupt = 0  # packets the decoder rejected
+        self._demux = container.demux(self.stream, *self.copied)
+        self._held: list[av.Packet] = []  # copied packets that play after the frames so far
+        self._last_pts: int | None = None
+        self._decoded = self._decode()
+        first = next(self._decoded, None)
+        if first is None:
+            if self.corrupt:
+                raise CorruptInput(
+                    f"{name}: none of its video frames decode ({self.corrupt} bad packets)")
+            raise NotAVideo(f"{name}: its video stream has no frames")
+        self._first: av.VideoFrame | None = first
+        info = describe(name, self.stream, first)
+        if first.format.is_rgb or first.format.has_palette:
+            info = replace(info, colour=replace(info.colour, matrix=BT601, range=LIMITED))
+        self.info: VideoInfo = info
+
+    @classmethod
+    def open(cls, src: str | Path, *, batch: int, max_frames: int | None = None,
+             pin: bool = False, format: str | None = None,
+             options: dict[str, str] | None = None) -> Source:
+        container = open_input(src, format=format, options=options)
+        try:
+            return cls(container, name=str(src), batch=batch, max_frames=max_frames, pin=pin)
+        except BaseException:
+            container.close()
+            raise
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[FrameBatch]:
+        """Batches of up to `batch` frames; the last one also carries the remaining packets."""
+        frames: list[av.VideoFrame] = []
+        covered: Fraction | None = None  # end time of the last frame taken
+        taken = 0
+        assert self._first is not None, "a Source is iterated once"
+        pending, self._first = self._first, None
+        stream = _chain(pending, self._decoded)
+        for frame in stream:
+            if self.max_frames is not None and taken == self.max_frames:
+                break
+            if len(frames) == self.batch:  # full: send it now that more frames follow
+                yield self._batch(frames, self._release(covered))
+                frames = []
+            frames.append(frame)
+            taken += 1
+            covered = self._end_of(frame)
+        trimmed = self.max_frames is not None and taken == self.max_frames
+        if trimmed:
+            self._read_copied_until(covered)
+        yield self._batch(frames, self._release(covered if trimmed else None))
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        for packet in self._demux:
+            if packet.stream is not self.stream:
+                if packet.size:  # size 0: the demuxer's end-of-stream marker
+                    self._held.append(packet)
+                continue
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as exc:
+                self.corrupt += 1
+                # Counted, and reported once in the run's summary: a line per packet would bury
+                # the result (a damaged stream can reject thousands).
+                log.debug("%s: skipped a video packet the decoder rejected (%s)", self.name, exc)
+                continue
+            yield from cast(list[av.VideoFrame], frames)
+
+    def _read_copied_until(self, end: Fraction | None) -> None:
+        """After the last wanted frame: read on for copied packets that still play before `end`."""
+        if end is None or not self.copied:
+            return
+        behind = {s.index for s in self.copied}
+        for packet in self._demux:
+            when = _time(packet)
+            if packet.stream is self.stream or not packet.size:
+                continue
+            self._held.append(packet)
+            if when is None or when >= end:
+                behind.discard(packet.stream.index)
+            if not behind or (when is not None and when >= end + TRIM_LOOKAHEAD):
+                return
+
+    def _release(self, until: Fraction | None) -> list[av.Packet]:
+        """Held packets that start before `until` (all of them when None), in demux order."""
+        out: list[av.Packet] = []
+        keep: list[av.Packet] = []
+        if until is None:
+            out, self._held = self._held, keep
+            return out
+        for packet in self._held:
+            when = _time(packet)
+            (out if when is None or when < until else keep).append(packet)
+        self._held = keep
+        return out
+
+    def _end_of(self, frame: av.VideoFrame) -> Fraction | None:
+        if frame.pts is None:
+            return None
+        start = frame.pts * self.info.time_base
+        if frame.duration:
+            return start + frame.duration * self.info.time_base
+        return start + (1 / self.info.rate if self.info.rate else 0)
+
+    def _batch(self, frames: list[av.VideoFrame], packets: list[av.Packet]) -> FrameBatch:
+        info = self.info
+        h, w = info.height, info.width
+        dtype = DTYPES[info.bits]
+        y = torch.empty((len(frames), 1, h, w), dtype=dtype, pin_memory=self.pin)
+        uv = torch.empty((len(frames), 2, (h + 1) // 2, (w + 1) // 2), dtype=dtype,
+                         pin_memory=self.pin)
+        pts: list[int] = []
+        for i, frame in enumerate(frames):
+            yp, uvp = planes_of(self._conform(frame), info.bits)
+            y[i, 0].numpy()[...] = yp
+            uv[i].numpy()[...] = uvp
+            pts.append(self._pts(frame))
+        return FrameBatch(y, uv, pts, info.time_base, info.bits, packets)
+
+    def _conform(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """The frame as yuv420p / yuv420p10le at the first frame's size."""
+        info = self.info
+        name = frame.format.name
+        same_size = (frame.width, frame.height) == (info.width, info.height)
+        # yuvj420p is yuv420p with full range (which the colour tags carry): same planes.
+        if same_size and (name == PIX_FMTS[info.bits] or (info.bits == 8 and name == "yuvj420p")):
+            return frame
+        try:
+            return frame.reformat(width=info.width, height=info.height, format=PIX_FMTS[info.bits])
+        except (av.error.FFmpegError, ValueError) as exc:
+            raise UnsupportedInput(
+                f"{self.name}: pixel format {name} cannot be converted to {PIX_FMTS[info.bits]}"
+            ) from exc
+
+    def _pts(self, frame: av.VideoFrame) -> int:
+        if frame.pts is not None:
+            self._last_pts = int(frame.pts)
+        elif self._last_pts is None:
+            self._last_pts = 0
+        else:  # no timestamp (e.g. raw H.264 from a pipe): one frame interval after the last
+            rate = self.info.rate or Fraction(25)
+            self._last_pts += max(1, round(1 / (rate * self.info.time_base)))
+        return self._last_pts
+
+
+def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+    yield first
+    yield from rest
+
+
+def _time(packet: av.Packet) -> Fraction | None:
+    t = packet.pts if packet.pts is not None else packet.dts
+    return None if t is None or packet.time_base is None else t * packet.time_base
