@@ -8,12 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from vidsr.backends import Backend
-from vidsr.backends.select import inference_graph, select
+from vidsr.backends.select import inference_graph, resolve_device, select
 from vidsr.config import Options, load
-from vidsr.errors import BackendUnavailable, CorruptInput
+from vidsr.errors import CorruptInput
 from vidsr.frames import Geometry, plan
 from vidsr.models import load_model
 from vidsr.pipeline import StageTimes, Upscaler, run
@@ -64,7 +62,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
     opts = base.override(**options)
     dst = Path(dst)
     given = backend if backend is not None and not isinstance(backend, str) else None
-    device = given.device if given is not None else _device(opts.device)
+    device = given.device if given is not None else resolve_device(opts.device)
     started = time.perf_counter()
     with Source.open(src, batch=opts.batch, max_frames=opts.frames,
                      pin=device.type == "cuda") as source:
@@ -137,14 +135,6 @@ def _geometry(info: VideoInfo, opts: Options) -> Geometry:
     if info.rotation % 180:
         return Geometry(g.scale, g.width, g.height)
     return g
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailable("--device cuda: no CUDA device is available (torch sees none)")
-    return torch.device(name)
 
 
 def _size(src: str | Path) -> int | None:

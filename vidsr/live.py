@@ -537,10 +537,9 @@ def stream(
 
 
 def _select_backend(opts: Options, scale: int, height: int, width: int) -> Backend:
-    from vidsr.backends.select import select
+    from vidsr.backends.select import resolve_device, select
 
-    device = torch.device("cuda" if opts.device == "auto" and torch.cuda.is_available()
-                          else "cpu" if opts.device == "auto" else opts.device)
+    device = resolve_device(opts.device)
     selection = select(opts.model, scale, backend=opts.backend, device=device,
                        batch=opts.stream.max_batch, height=height, width=width)
     log.info("live backend: %s", selection.reason)

@@ -114,5 +114,14 @@ def select(
     raise AssertionError("eager is always available")
 
 
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA when torch sees a GPU, else the CPU; `cuda` without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise BackendUnavailable("--device cuda: no CUDA device is available (torch sees none)")
+    return torch.device(name)
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return {torch.float16: "fp16", torch.float32: "fp32"}.get(dtype, str(dtype))

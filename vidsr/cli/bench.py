@@ -55,10 +55,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from vidsr import bench
-    from vidsr.api import _device  # noqa: PLC2701  (the one place `auto` is resolved)
+    from vidsr.backends.select import resolve_device
     from vidsr.errors import ConfigError
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     models = _list(args.model)
     backends = [cast("BackendName", b) for b in _list(args.backend)]  # select() checks the names
     try:

@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from vidsr.cli._args import add_model_args
 from vidsr.cli._ui import UI
 
 if TYPE_CHECKING:
@@ -25,12 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("output", help="udp://…, rtmp://…, -, a file or a .m3u8 playlist")
     p.add_argument("--config", help="a TOML config, e.g. configs/stream-low-latency.toml; "
                    "flags override it")
-    p.add_argument("--model", help="espcn, fsrcnn or fsrcnn-s (default espcn)")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--scale", type=int, choices=(2, 3, 4), help="model scale (default 2)")
-    size.add_argument("--target", help="output size: 720p, 1080p, … or WxH")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--backend", choices=("auto", "tensorrt", "compile", "eager"))
+    add_model_args(p)
     p.add_argument("--max-batch", type=int, help="frames per model call at most")
     p.add_argument("--max-wait-ms", type=float,
                    help="how long a partial batch waits for more frames")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from vidsr.cli._args import add_model_args
 from vidsr.cli._ui import UI
 
 
@@ -13,12 +14,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="input video: a path, a URL, or - for stdin")
     p.add_argument("output", help="output file; its extension picks the container (.mp4, .mkv, …)")
     p.add_argument("--config", help="a TOML config (see configs/); flags override it")
-    p.add_argument("--model", help="espcn (default), fsrcnn or fsrcnn-s")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--scale", type=int, choices=(2, 3, 4), help="model scale (default 2)")
-    size.add_argument("--target", help="720p, 1080p, 1440p, 2160p or WxH (aspect kept)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--backend", choices=("auto", "tensorrt", "compile", "eager"))
+    add_model_args(p)
     p.add_argument("--batch", type=int, help="frames per inference call (default 8)")
     p.add_argument("--frames", type=int, help="first N frames only (a preview; audio trimmed too)")
     p.add_argument("--codec", help="video encoder by FFmpeg name (default libx264)")

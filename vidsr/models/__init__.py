@@ -45,12 +45,12 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
-    Shipped("espcn", 2, "a33759f4c7ae697ce3806fe7de0e033cadaac85f5f4701ee9d120f0160e71df3"),
-    Shipped("espcn", 3, "a2f5c78c5f0b2529a9c9b9c04363e04691399fa74e38f50c799c420ad4a3f2e8"),
-    Shipped("espcn", 4, "ef39723d71bef0d50e6a94d20377c8ca9636e13026d2b0e04f5a22de838a5d69"),
-    Shipped("fsrcnn", 2, "a49f053b9d8fc5d17ca83ffb148d596c0099375c89441d184bc6eccdec634c84"),
-    Shipped("fsrcnn", 3, "a2621da98a781d2268827a526285576a83cb4ffb237e15cd84ee9777672a3399"),
-    Shipped("fsrcnn", 4, "cf17400af544ef484c22339a4434e8da16b81dbac573237a82d649e7e48e6fb7"),
+    Shipped("espcn", 2, "256612d2f487b5bb86229d363041019c9361324dd134dfc4f257de9c67288606"),
+    Shipped("espcn", 3, "dcf0fbe6fdf45e7d6c48b66e8eb06fb235924a2b51ba6906bf81ce8760a69f4b"),
+    Shipped("espcn", 4, "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
+    Shipped("fsrcnn", 2, "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
+    Shipped("fsrcnn", 3, "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
+    Shipped("fsrcnn", 4, "78d0f68880a3c7250537d8a15c9b111902f09d8995683d7f82b2b06744f8b474"),
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}

@@ -1,0 +1,14 @@
+"""Flags shared by the commands that run a model on video (`upscale`, `stream`)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="espcn (default), fsrcnn or fsrcnn-s")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--scale", type=int, choices=(2, 3, 4), help="model scale (default 2)")
+    size.add_argument("--target", help="720p, 1080p, 1440p, 2160p or WxH (aspect kept)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--backend", choices=("auto", "tensorrt", "compile", "eager"))
