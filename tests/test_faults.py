@@ -16,13 +16,21 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.corpus import FAST
+from tests.media import make_clip
 from vidsr.sink import part_path
 
 FULL_DISK_BYTES = 256 * 1024  # far below what the upscaled sample needs
 
 
-def _start(dst: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "vidsr", "upscale", str(SAMPLE), str(dst), "--quiet", *FAST,
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small frames but many: the output file grows (and flushes) steadily for many seconds, so
+    a signal sent once it has content lands mid-run, not after the last frame."""
+    return make_clip(tmp_path_factory.mktemp("long") / "long.mp4", frames=3000)
+
+
+def _start(src: Path, dst: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "vidsr", "upscale", str(src), str(dst), "--quiet", *FAST,
                *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **popen)  # type: ignore[call-overload]
@@ -43,9 +51,9 @@ def _wait_until_writing(proc: subprocess.Popen[str], dst: Path, timeout: float =
 
 
 def test_sigkill_leaves_nothing_at_the_output_path_and_the_next_run_succeeds(
-        tmp_path: Path) -> None:
+        tmp_path: Path, long_clip: Path) -> None:
     dst = tmp_path / "out.mp4"
-    proc = _start(dst)
+    proc = _start(long_clip, dst)
     _wait_until_writing(proc, dst)
     proc.kill()
     proc.communicate(timeout=60)
@@ -61,9 +69,9 @@ def test_sigkill_leaves_nothing_at_the_output_path_and_the_next_run_succeeds(
     assert [p.name for p in tmp_path.iterdir()] == [dst.name]  # the stale temp file is gone
 
 
-def test_ctrl_c_exits_130_cleanly(tmp_path: Path) -> None:
+def test_ctrl_c_exits_130_cleanly(tmp_path: Path, long_clip: Path) -> None:
     dst = tmp_path / "out.mp4"
-    proc = _start(dst)
+    proc = _start(long_clip, dst)
     _wait_until_writing(proc, dst)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
@@ -96,7 +104,7 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, dict[str, object]]]:
 def test_full_disk_is_a_clear_error(small_disk: tuple[Path, dict[str, object]]) -> None:
     folder, popen = small_disk
     dst = folder / "out.mp4"
-    proc = _start(dst, "--frames", "30", **popen)
+    proc = _start(SAMPLE, dst, "--frames", "30", **popen)
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode not in (0, None), "a 256 KiB disk held the whole output?"
     lines = [line for line in stderr.splitlines() if line.strip()]
