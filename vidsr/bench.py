@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from vidsr.backends import Backend
-from vidsr.backends.select import BackendName, select
+from vidsr.backends.select import BackendName, Selection, select
 from vidsr.errors import BackendUnavailable, EngineError, NotAVideo
 from vidsr.frames import FrameBatch, Geometry, fill_frame, plan
 from vidsr.metrics import psnr
@@ -361,6 +361,37 @@ class _Bicubic:
         pass
 
 
+@dataclass(frozen=True)
+class _Clip:
+    """A clip decoded into memory, its output geometry, and the backend chosen for it."""
+
+    batches: list[FrameBatch]
+    info: VideoInfo
+    geometry: Geometry
+    selection: Selection
+    decode_s: float  # how long decoding it took: the decode stage alone
+
+
+def _prepare(
+    path: Path,
+    model: str,
+    scale: int,
+    backend: BackendName,
+    batch: int,
+    device: torch.device,
+    frames: int | None,
+) -> _Clip:
+    t0 = time.perf_counter()
+    batches, info = read_batches(path, batch, frames, pin=device.type == "cuda")
+    decode_s = time.perf_counter() - t0
+    geometry = plan(info.height, info.width, scale=scale)
+    selection = select(
+        model, scale, backend=backend, device=device, batch=batch,
+        height=info.height, width=info.width,
+    )  # fmt: skip
+    return _Clip(batches, info, geometry, selection, decode_s)
+
+
 def bench_pipeline(
     path: Path = SAMPLE,
     *,
@@ -376,20 +407,10 @@ def bench_pipeline(
     from vidsr.api import upscale
 
     with tempfile.TemporaryDirectory(prefix="vidsr-bench-") as tmp:
-        t0 = time.perf_counter()
-        batches, info = read_batches(path, batch, frames, pin=device.type == "cuda")
-        decode_s = time.perf_counter() - t0
+        clip = _prepare(path, model, scale, backend, batch, device, frames)
+        batches, info, geometry, selection = clip.batches, clip.info, clip.geometry, clip.selection
+        decode_s = clip.decode_s
         n = sum(len(b) for b in batches)
-        geometry = plan(info.height, info.width, scale=scale)
-        selection = select(
-            model,
-            scale,
-            backend=backend,
-            device=device,
-            batch=batch,
-            height=info.height,
-            width=info.width,
-        )
         be = selection.backend
         try:
             alone, outputs = _stages_alone(batches, Upscaler(be, geometry), device)
@@ -637,17 +658,8 @@ def bench_latency(
 ) -> LatencyResult:
     """Per-frame latency at batch 1 from a decoded frame to its encoded packet, through the
     pipeline's Upscaler and libx264 tuned for zero latency (one frame in, one packet out)."""
-    batches, info = read_batches(path, 1, frames, pin=device.type == "cuda")
-    geometry = plan(info.height, info.width, scale=scale)
-    selection = select(
-        model,
-        scale,
-        backend=backend,
-        device=device,
-        batch=1,
-        height=info.height,
-        width=info.width,
-    )
+    clip = _prepare(path, model, scale, backend, 1, device, frames)
+    batches, info, geometry, selection = clip.batches, clip.info, clip.geometry, clip.selection
     up = Upscaler(selection.backend, geometry)
     seconds: list[float] = []
     with (
