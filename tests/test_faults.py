@@ -71,7 +71,9 @@ def test_sigkill_leaves_nothing_at_the_output_path_and_the_next_run_succeeds(
 
 def test_ctrl_c_exits_130_cleanly(tmp_path: Path, long_clip: Path) -> None:
     dst = tmp_path / "out.mp4"
-    proc = _start(long_clip, dst)
+    # As in a terminal: a runner that started us in the background may have SIGINT ignored, and
+    # a child inheriting that would (rightly) ignore Ctrl-C.
+    proc = _start(long_clip, dst, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _wait_until_writing(proc, dst)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=120)
