@@ -36,11 +36,10 @@ import torch
 import torch.nn.functional as F
 from numpy.typing import NDArray
 
-from vidsr.backends import Backend
+from vidsr.backends import Backend, agreement_db
 from vidsr.backends.select import BackendName, Selection, select
 from vidsr.errors import BackendUnavailable, EngineError, NotAVideo
 from vidsr.frames import FrameBatch, Geometry, fill_frame, plan
-from vidsr.metrics import psnr
 from vidsr.models import load_model
 from vidsr.pipeline import Upscaler
 from vidsr.probe import VideoInfo
@@ -291,9 +290,9 @@ def _agreement(be: Backend, x: torch.Tensor, model: str, scale: int, luma: torch
     """PSNR (dB) of the backend's first output frame against the shipped model in eager fp32 on
     the CPU; raises EngineError below the parity bar, so a wrong backend is never timed."""
     with torch.inference_mode():
-        reference = load_model(model, scale)(luma[None, None]).clamp(0, 1)[0, 0].numpy()
-        got = be.infer(x)[0, 0].float().clamp(0, 1).cpu().numpy()
-    db = min(float(psnr(reference * 255.0, got * 255.0)), 100.0)  # identical -> 100, not inf (JSON)
+        reference = load_model(model, scale)(luma[None, None]).clamp(0, 1)[0, 0]
+        got = be.infer(x)[0, 0].float().clamp(0, 1).cpu()
+    db = min(agreement_db(got, reference), 100.0)  # identical -> 100, not inf (JSON)
     bar = MIN_AGREEMENT_DB.get(be.dtype, 45.0)
     if db < bar:
         raise EngineError(
