@@ -61,6 +61,18 @@ def planes_of(frame: av.VideoFrame, bits: int) -> tuple[np.ndarray, np.ndarray]:
     return planes[0], np.stack(planes[1:3])
 
 
+def to_420(frame: av.VideoFrame, bits: int, width: int | None = None,
+           height: int | None = None) -> av.VideoFrame:
+    """`frame` as PIX_FMTS[bits] at width×height (default: its own size). yuvj420p passes as it
+    is: the same planes, its full range carried by the colour tags."""
+    width, height = width or frame.width, height or frame.height
+    name = frame.format.name
+    if (frame.width, frame.height) == (width, height) and (
+            name == PIX_FMTS[bits] or (bits == 8 and name == "yuvj420p")):
+        return frame
+    return frame.reformat(width=width, height=height, format=PIX_FMTS[bits])
+
+
 def fill_frame(frame: av.VideoFrame, y: np.ndarray, uv: np.ndarray) -> av.VideoFrame:
     """Copy Y (H×W) and UV (2×H/2×W/2) into a freshly allocated frame's planes."""
     dtype = y.dtype.newbyteorder("<") if y.dtype.itemsize > 1 else y.dtype

@@ -30,7 +30,7 @@ import torch
 from vidsr.backends import Backend
 from vidsr.config import Options, StreamOptions
 from vidsr.errors import OutputError, StreamError
-from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, plan, planes_of
+from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, plan, planes_of, to_420
 from vidsr.pipeline import Upscaler
 
 log = logging.getLogger("vidsr")
@@ -322,9 +322,7 @@ def upscale_frames(
 ) -> list[av.VideoFrame]:
     """Upscale same-size frames with the file pipeline's `Upscaler`; 4:2:0 frames out."""
     fmt = PIX_FMTS[bits]
-    as_is = {fmt, "yuvj420p"} if bits == 8 else {fmt}  # yuvj420p: same planes, range in the tags
-    planes = [planes_of(f if f.format.name in as_is else f.reformat(format=fmt), bits)
-              for f in frames]
+    planes = [planes_of(to_420(f, bits), bits) for f in frames]
     batch = FrameBatch(torch.from_numpy(np.stack([y for y, _ in planes])[:, None]),
                        torch.from_numpy(np.stack([uv for _, uv in planes])),
                        [0] * len(frames), Fraction(1), bits)

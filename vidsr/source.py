@@ -21,7 +21,7 @@ import av
 import torch
 
 from vidsr.errors import CorruptInput, NotAVideo, UnsupportedInput
-from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, planes_of
+from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, planes_of, to_420
 from vidsr.probe import VideoInfo, describe, open_input, video_stream
 
 log = logging.getLogger("vidsr")
@@ -176,16 +176,12 @@ class Source:
     def _conform(self, frame: av.VideoFrame) -> av.VideoFrame:
         """The frame as yuv420p / yuv420p10le at the first frame's size."""
         info = self.info
-        name = frame.format.name
-        same_size = (frame.width, frame.height) == (info.width, info.height)
-        # yuvj420p is yuv420p with full range (which the colour tags carry): same planes.
-        if same_size and (name == PIX_FMTS[info.bits] or (info.bits == 8 and name == "yuvj420p")):
-            return frame
         try:
-            return frame.reformat(width=info.width, height=info.height, format=PIX_FMTS[info.bits])
+            return to_420(frame, info.bits, info.width, info.height)
         except (av.error.FFmpegError, ValueError) as exc:
             raise UnsupportedInput(
-                f"{self.name}: pixel format {name} cannot be converted to {PIX_FMTS[info.bits]}"
+                f"{self.name}: pixel format {frame.format.name} cannot be converted to "
+                f"{PIX_FMTS[info.bits]}"
             ) from exc
 
     def _pts(self, frame: av.VideoFrame) -> int:
