@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import av
 
 from vidsr.backends import Backend
 from vidsr.backends.select import inference_graph, resolve_device, select
 from vidsr.config import Options, load
-from vidsr.errors import CorruptInput
+from vidsr.errors import ConfigError, CorruptInput
 from vidsr.frames import Geometry, plan
-from vidsr.models import load_model
+from vidsr.models import SHIPPED, load_model
 from vidsr.pipeline import StageTimes, Upscaler, run
 from vidsr.probe import VideoInfo
+from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, assemble, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
 from vidsr.tiling import TiledBackend, tiling_for
@@ -43,6 +47,7 @@ class RunStats:
     dropped: int  # frames dropped (always 0 for files; live streams may drop)
     dropped_streams: list[str] = field(default_factory=list)  # copied streams the output can't hold
     busy: dict[str, float] = field(default_factory=dict)  # seconds per stage (decode, h2d, …)
+    resumed: int = 0  # frames an interrupted earlier run had finished (--resume)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,7 +89,11 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         else:
             engine, reason, owned = given, "given by the caller", False
         times = StageTimes()
-        done = 0
+        journal = None
+        if opts.resume:
+            journal = _journal(src, dst, source, opts, geometry, engine)
+        resumed = journal.frames if journal else 0
+        done = resumed
         known = [n for n in (info.frames, opts.frames) if n]
         total = min(known) if known else None
 
@@ -94,37 +103,103 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
             if on_progress is not None:
                 on_progress(done, total)
 
+        def make_sink(container: av.container.OutputContainer, name: str,
+                      copy: list[av.stream.Stream]) -> Sink:
+            return Sink(container, name=name, info=info, width=geometry.width,
+                        height=geometry.height, codec=opts.codec, crf=opts.crf,
+                        preset=opts.preset, copy=copy)
+
+        upscaler = Upscaler(engine, geometry, times)
         try:
-            with atomic_output(dst) as temp:
-                container = open_output(temp, dst)
-                try:
-                    sink = Sink(container, name=str(dst), info=info, width=geometry.width,
-                                height=geometry.height, codec=opts.codec, crf=opts.crf,
-                                preset=opts.preset, copy=source.copied)
-                except BaseException:
-                    container.close()
-                    raise
-                try:
-                    run(source, Upscaler(engine, geometry, times), sink.write, on_batch=on_batch)
-                    if opts.strict and source.corrupt:
-                        raise CorruptInput(f"{src}: {source.corrupt} corrupt video packet(s) did "
-                                           "not decode (--strict)")
-                    sink.close()
-                except BaseException:
-                    sink.abort()
-                    raise
+            if journal is None:
+                dropped = _write_whole(source, upscaler, dst, on_batch, opts.strict,
+                                       lambda c: make_sink(c, str(dst), source.copied))
+            else:
+                dropped = _write_segments(source, upscaler, dst, journal, on_batch, opts,
+                                          lambda c, name: make_sink(c, name, []))
         finally:
             if owned:
                 engine.close()
     seconds = time.perf_counter() - started
     return RunStats(
         input=str(src), output=str(dst), frames=done, seconds=round(seconds, 4),
-        fps=round(done / seconds, 3) if seconds else 0.0,
+        fps=round((done - resumed) / seconds, 3) if seconds else 0.0,
         input_bytes=_size(src), output_bytes=dst.stat().st_size,
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
         backend=engine.name, reason=reason, device=str(device), corrupt=source.corrupt,
-        dropped=0, dropped_streams=sink.dropped_streams, busy=times.as_dict(),
+        dropped=0, dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
+
+
+def _write_whole(source: Source, upscaler: Upscaler, dst: Path,
+                 on_batch: Callable[[int], None], strict: bool,
+                 make_sink: Callable[[av.container.OutputContainer], Sink]) -> list[str]:
+    """The plain run: one encoder straight into the output's temporary file."""
+    with atomic_output(dst) as temp:
+        container = open_output(temp, dst)
+        try:
+            sink = make_sink(container)
+        except BaseException:
+            container.close()
+            raise
+        try:
+            run(source, upscaler, sink.write, on_batch=on_batch)
+            _check_strict(source, strict)
+            sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    return sink.dropped_streams
+
+
+def _write_segments(source: Source, upscaler: Upscaler, dst: Path, journal: Journal,
+                    on_batch: Callable[[int], None], opts: Options,
+                    make_sink: Callable[[av.container.OutputContainer, str], Sink]) -> list[str]:
+    """The resumable run: the frames not yet in `journal` into segments, then the output."""
+    writer = SegmentWriter(journal, opts.batch * SEGMENT_BATCHES, source.info.time_base,
+                           make_sink)
+    try:
+        run(source, upscaler, writer.write, on_batch=on_batch)
+        _check_strict(source, opts.strict)
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
+    info, last = source.info, journal.last_pts
+    # A --frames preview ends the copied streams where its last frame ends, as a plain run does.
+    until = None
+    if opts.frames is not None and journal.frames == opts.frames and last is not None:
+        until = last * info.time_base + (1 / info.rate if info.rate else 0)
+    dropped = assemble(journal, dst, source.name, until=until)
+    shutil.rmtree(journal.folder, ignore_errors=True)
+    return dropped
+
+
+def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry: Geometry,
+             engine: Backend) -> Journal:
+    """The resumable job's journal, and `source` moved past the frames it already holds."""
+    path = Path(src)
+    if str(src) == "-" or "://" in str(src) or not path.is_file():
+        raise ConfigError(f"{src}: --resume needs an input file (it seeks back into it)")
+    stat = path.stat()
+    # Everything that changes the output's frames: a journal made with other values is stale.
+    key = {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+           "model": opts.model, "geometry": list(astuple(geometry)), "backend": engine.name,
+           "device": str(engine.device), "batch": opts.batch, "frames": opts.frames,
+           "weights": SHIPPED[opts.model, geometry.scale].sha256, "codec": opts.codec,
+           "crf": opts.crf, "preset": opts.preset}
+    journal = Journal.open(work_dir(dst), key)
+    if journal.last_pts is not None:
+        source.seek_past(journal.last_pts)
+        if source.max_frames is not None:
+            source.max_frames -= journal.frames
+    return journal
+
+
+def _check_strict(source: Source, strict: bool) -> None:
+    if strict and source.corrupt:
+        raise CorruptInput(f"{source.name}: {source.corrupt} corrupt video packet(s) did not "
+                           "decode (--strict)")
 
 
 def _geometry(info: VideoInfo, opts: Options) -> Geometry:

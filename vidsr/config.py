@@ -53,6 +53,7 @@ class Options:
     overwrite: bool = False
     strict: bool = False  # undecodable video packets are an error instead of skipped and counted
     tile: int | str | None = None  # run frames in overlapping tiles: a core size, or "auto"
+    resume: bool = False  # write in journaled segments; a rerun continues an interrupted job
     stream: StreamOptions = field(default_factory=StreamOptions)
 
     def __post_init__(self) -> None:

@@ -33,10 +33,7 @@ class Sink:
         self.container, self.name, self.info = container, name, info
         self.pix_fmt = PIX_FMTS[info.bits]
         self.video = self._video_stream(codec, width, height, crf, preset)
-        self.streams: dict[int, av.stream.Stream] = {}
-        self.dropped_streams: list[str] = []
-        for stream in copy:
-            self._copy_stream(stream)
+        self.streams, self.dropped_streams = copy_streams(container, copy, name)
 
     def _video_stream(self, codec: str, width: int, height: int, crf: int,
                       preset: str) -> av.VideoStream:
@@ -66,19 +63,6 @@ class Sink:
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         return stream
-
-    def _copy_stream(self, stream: av.stream.Stream) -> None:
-        codec = stream.codec_context.name if stream.codec_context else None
-        label = f"#{stream.index} {stream.type} ({codec})"
-        if codec not in self.container.supported_codecs:
-            log.warning("%s: %s cannot go into this container; left out", self.name, label)
-            self.dropped_streams.append(label)
-            return
-        try:
-            self.streams[stream.index] = self.container.add_stream_from_template(stream)
-        except (av.error.FFmpegError, ValueError) as exc:
-            log.warning("%s: %s cannot be copied (%s); left out", self.name, label, exc)
-            self.dropped_streams.append(label)
 
     def write(self, batch: FrameBatch) -> None:
         """Encode the batch's frames (host tensors) and mux its copied packets."""
@@ -114,6 +98,28 @@ class Sink:
             self.container.close()
         except (av.error.FFmpegError, OSError) as exc:
             log.debug("%s: closing after a failure: %s", self.name, exc)
+
+
+
+def copy_streams(container: av.container.OutputContainer, streams: Sequence[av.stream.Stream],
+                 name: str) -> tuple[dict[int, av.stream.Stream], list[str]]:
+    """Output streams copying `streams` (by input index), and labels of those left out because
+    the container cannot hold them (each warned about)."""
+    copies: dict[int, av.stream.Stream] = {}
+    dropped: list[str] = []
+    for stream in streams:
+        codec = stream.codec_context.name if stream.codec_context else None
+        label = f"#{stream.index} {stream.type} ({codec})"
+        if codec not in container.supported_codecs:
+            log.warning("%s: %s cannot go into this container; left out", name, label)
+            dropped.append(label)
+            continue
+        try:
+            copies[stream.index] = container.add_stream_from_template(stream)
+        except (av.error.FFmpegError, ValueError) as exc:
+            log.warning("%s: %s cannot be copied (%s); left out", name, label, exc)
+            dropped.append(label)
+    return copies, dropped
 
 
 def check_output(dst: Path, src: str, *, overwrite: bool) -> None:
@@ -154,10 +160,12 @@ def atomic_output(dst: Path) -> Iterator[Path]:
         raise OutputError(f"{dst}: cannot be written ({exc.strerror or exc})") from exc
 
 
-def open_output(temp: Path, dst: Path) -> av.container.OutputContainer:
-    """Open the temporary file for muxing, in the container format `dst`'s extension names."""
+def open_output(temp: Path, dst: Path,
+                options: dict[str, str] | None = None) -> av.container.OutputContainer:
+    """Open the temporary file for muxing, in the container format `dst`'s extension names,
+    with muxer `options`."""
     try:
-        return av.open(str(temp), "w")
+        return av.open(str(temp), "w", options=options)
     except ValueError as exc:
         suffix = dst.suffix or "no extension"
         raise OutputError(f"{dst}: no container format is known for {suffix!r} "

@@ -59,6 +59,7 @@ class Source:
                     f"{name}: none of its video frames decode ({self.corrupt} bad packets)")
             raise NotAVideo(f"{name}: its video stream has no frames")
         self._first: av.VideoFrame | None = first
+        self._iterated = False
         info = describe(name, self.stream, first)
         if first.format.is_rgb or first.format.has_palette:
             info = replace(info, colour=replace(info.colour, matrix=BT601, range=LIMITED))
@@ -89,7 +90,10 @@ class Source:
         frames: list[av.VideoFrame] = []
         covered: Fraction | None = None  # end time of the last frame taken
         taken = 0
-        assert self._first is not None, "a Source is iterated once"
+        assert not self._iterated, "a Source is iterated once"
+        self._iterated = True
+        if self._first is None:  # resumed past the last frame: nothing is left
+            return
         pending, self._first = self._first, None
         stream = _chain(pending, self._decoded)
         for frame in stream:
@@ -105,6 +109,32 @@ class Source:
         if trimmed:
             self._read_copied_until(covered)
         yield self._batch(frames, self._release(covered if trimmed else None))
+
+    def seek_past(self, pts: int) -> None:
+        """Start after the frame at `pts` (a resumed job): seek to the keyframe at or before it,
+        then decode and drop frames up to it, so the next frame comes out exactly as it would
+        from an uninterrupted decode."""
+        try:
+            self.container.seek(pts, stream=self.stream)
+        except av.error.FFmpegError as exc:
+            raise UnsupportedInput(
+                f"{self.name}: cannot be resumed, seeking failed ({exc})") from exc
+        self._demux = self.container.demux(self.stream, *self.copied)
+        self._held.clear()
+        self._decoded = self._decode()
+        reached = False
+        self._first = None
+        for frame in self._decoded:
+            if frame.pts is None:
+                raise UnsupportedInput(f"{self.name}: cannot be resumed, its frames have no "
+                                       "timestamps")
+            if frame.pts > pts:
+                if not reached:  # the seek landed past the frame: frames would go missing
+                    raise UnsupportedInput(f"{self.name}: cannot be resumed, seeking to the "
+                                           "last finished frame is not exact")
+                self._first = frame
+                return
+            reached = True
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         for packet in self._demux:
@@ -128,7 +158,7 @@ class Source:
             return
         behind = {s.index for s in self.copied}
         for packet in self._demux:
-            when = _time(packet)
+            when = packet_time(packet)
             if packet.stream is self.stream or not packet.size:
                 continue
             self._held.append(packet)
@@ -145,7 +175,7 @@ class Source:
             out, self._held = self._held, keep
             return out
         for packet in self._held:
-            when = _time(packet)
+            when = packet_time(packet)
             (out if when is None or when < until else keep).append(packet)
         self._held = keep
         return out
@@ -200,6 +230,7 @@ def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.V
     yield from rest
 
 
-def _time(packet: av.Packet) -> Fraction | None:
+def packet_time(packet: av.Packet) -> Fraction | None:
+    """When a packet plays (its pts, else dts) in seconds, or None when it has no timestamp."""
     t = packet.pts if packet.pts is not None else packet.dts
     return None if t is None or packet.time_base is None else t * packet.time_base

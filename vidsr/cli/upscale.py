@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="fail on video packets that do not decode (default: skip and count them)")
     p.add_argument("--tile", type=_tile, metavar="auto|N",
                    help="run frames in overlapping N×N tiles (auto: only frames too big to fit)")
+    p.add_argument("--resume", action="store_true", default=None,
+                   help="keep finished segments beside OUT, so that running the same command "
+                        "again after an interruption continues where it stopped")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(run=run)
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     options = {k: getattr(args, k) for k in (
         "model", "scale", "target", "device", "batch", "frames", "codec", "crf", "preset",
-        "overwrite", "strict", "tile")}
+        "overwrite", "strict", "tile", "resume")}
     started = time.monotonic()
     with ui.progress("upscaling", None) as bar:
         def on_progress(done: int, total: int | None) -> None:
@@ -50,7 +53,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     ui.result(
         f"wrote {stats.output}: {stats.frames} frames, {stats.width}x{stats.height}, "
         f"{stats.fps:.1f} fps, {_human(stats.output_bytes)} ({stats.backend}: {stats.reason})"
-        + (f"; {stats.corrupt} corrupt video packet(s) skipped" if stats.corrupt else ""),
+        + (f"; {stats.corrupt} corrupt video packet(s) skipped" if stats.corrupt else "")
+        + (f"; resumed after frame {stats.resumed}" if stats.resumed else ""),
         stats.as_dict(),
     )
     return 0
