@@ -113,3 +113,32 @@ def test_full_disk_is_a_clear_error(small_disk: tuple[Path, dict[str, object]]) 
     assert len(lines) == 1 and lines[0].startswith("error: "), stderr
     assert "out.mp4" in lines[0]
     assert list(folder.iterdir()) == []
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    """A folder no one may write into: a read-only tmpfs where `mount` works (root, who ignores
+    permission bits), else a folder without write permission."""
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs",
+                                  str(folder)], capture_output=True).returncode == 0
+        if not mounted:
+            pytest.skip("root writes anywhere and cannot mount a read-only tmpfs here")
+        yield folder
+        subprocess.run(["umount", str(folder)], check=True)
+        return
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("resume", [False, True], ids=["plain", "resume"])
+def test_read_only_output_folder_is_a_clear_error(read_only_folder: Path, resume: bool) -> None:
+    dst = read_only_folder / "out.mp4"
+    proc = _start(SAMPLE, dst, "--frames", "4", *(["--resume"] if resume else []))
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 3, stderr
+    assert stderr.strip() == f"error: {dst}: the folder {read_only_folder} is not writable"
+    assert list(read_only_folder.iterdir()) == []
