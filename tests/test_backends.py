@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,3 +245,29 @@ def test_tensorrt_engine_builds_caches_and_matches_fp32(tmp_path: Path) -> None:
                    engine_dir=tmp_path)
     assert agreement_db(again.backend.infer(x.to(GPU, torch.float16)).float().cpu(),
                         reference("fsrcnn", 2, x)) >= 45
+
+
+_FREED_RSS = """
+import sys, torch
+from vidsr.backends import keep_freed_memory
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+if sys.argv[1] == "keep":
+    keep_freed_memory()
+x = torch.ones(256 * 2**20 // 4)  # 256 MiB, every page touched
+before = rss_mb()
+del x
+print(before - rss_mb())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc malloc only")
+def test_cpu_backends_keep_freed_activations_instead_of_unmapping_them() -> None:
+    def returned_mb(mode: str) -> float:
+        out = subprocess.run([sys.executable, "-c", _FREED_RSS, mode], capture_output=True,
+                             text=True, check=True, timeout=120)
+        return float(out.stdout)
+
+    assert returned_mb("default") > 200  # glibc unmaps a big block as soon as it is freed
+    assert returned_mb("keep") < 10  # kept, so the next frame's activation reuses its pages

@@ -89,11 +89,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         else:
             engine, reason, owned = given, "given by the caller", False
         times = StageTimes()
-        journal = None
-        if opts.resume:
-            journal = _journal(src, dst, source, opts, geometry, engine)
-        resumed = journal.frames if journal else 0
-        done = resumed
+        done = resumed = 0
         known = [n for n in (info.frames, opts.frames) if n]
         total = min(known) if known else None
 
@@ -111,6 +107,8 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
 
         upscaler = Upscaler(engine, geometry, times)
         try:
+            journal = _journal(src, dst, source, opts, geometry, engine) if opts.resume else None
+            done = resumed = journal.frames if journal else 0
             if journal is None:
                 dropped = _write_whole(source, upscaler, dst, on_batch, opts.strict,
                                        lambda c: make_sink(c, str(dst), source.copied))

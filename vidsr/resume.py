@@ -157,47 +157,45 @@ def assemble(journal: Journal, dst: Path, src: str, *, until: Fraction | None) -
     """Remux the journal's segments and the input's copied streams into `dst` (atomically);
     copied packets from `until` on (seconds; None: all) are left out, as a `--frames` preview
     trims them. Returns the labels of copied streams the container cannot hold."""
-    inputs = [av.open(str(journal.folder / s.file)) for s in journal.segments]
-    source = av.open(src)
-    try:
-        with atomic_output(dst) as temp:
-            out = open_output(temp, dst)
-            try:
-                video = out.add_stream_from_template(inputs[0].streams.video[0])
-                copied = [s for s in source.streams if s.type in COPIED_TYPES]
-                copies, dropped = copy_streams(out, copied, str(dst))
-                for packet in _merge(_video_packets(inputs), _copied_packets(source, copies)):
-                    if packet.stream.type == "video":
-                        packet.stream = video
-                    else:
-                        if until is not None and (packet_time(packet) or 0) >= until:
-                            continue
-                        packet.stream = copies[packet.stream.index]
-                    out.mux(packet)
-                out.close()
-            except (av.error.FFmpegError, OSError) as exc:
-                out.close()
-                raise OutputError(f"{dst}: writing failed ({exc})") from exc
-    finally:
-        for container in (*inputs, source):
-            container.close()
+    paths = [journal.folder / s.file for s in journal.segments]
+    with atomic_output(dst) as temp, av.open(src) as source:
+        out = open_output(temp, dst)
+        try:
+            with av.open(str(paths[0])) as first:
+                video = out.add_stream_from_template(first.streams.video[0])
+            copied = [s for s in source.streams if s.type in COPIED_TYPES]
+            copies, dropped = copy_streams(out, copied, str(dst))
+            for packet in _merge(_video_packets(paths), _copied_packets(source, copies)):
+                if packet.stream.type == "video":
+                    packet.stream = video
+                else:
+                    if until is not None and (packet_time(packet) or 0) >= until:
+                        continue
+                    packet.stream = copies[packet.stream.index]
+                out.mux(packet)
+            out.close()
+        except (av.error.FFmpegError, OSError) as exc:
+            out.close()
+            raise OutputError(f"{dst}: joining the segments in {journal.folder} failed ({exc}); "
+                              "delete that folder to start over") from exc
     return dropped
 
 
-def _video_packets(inputs: list[av.container.InputContainer]) -> Iterator[av.Packet]:
-    """The segments' packets, in order. Each segment's encoder starts afresh and derives its
-    first decoding timestamps from its own first frames, so at a variable frame rate they can
-    fall before the previous segment's last; those move to just after it (presentation
-    timestamps, which are what the frames show, never change)."""
+def _video_packets(paths: list[Path]) -> Iterator[av.Packet]:
+    """The segments' packets, in order, one segment open at a time. Each segment's encoder
+    starts afresh and derives its first decoding timestamps from its own first frames, so at a
+    variable frame rate they can fall before the previous segment's last; those move to just
+    after it (presentation timestamps, which are what the frames show, never change)."""
     last: int | None = None
-    for container in inputs:
-        for packet in container.demux(video=0):
-            if not packet.size:
-                continue
-            if last is not None and packet.dts is not None and packet.dts <= last:
-                packet.dts = last + 1
-            last = packet.dts
-            yield packet
+    for path in paths:
+        with av.open(str(path)) as container:
+            for packet in container.demux(video=0):
+                if not packet.size:
+                    continue
+                if last is not None and packet.dts is not None and packet.dts <= last:
+                    packet.dts = last + 1
+                last = packet.dts
+                yield packet
 
 
 def _copied_packets(source: av.container.InputContainer,

@@ -6,7 +6,10 @@ between devices: the pipeline hands it a tensor already on `device` in `dtype`.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
+import platform
 from collections.abc import Callable
 from typing import Protocol
 
@@ -30,8 +33,29 @@ def place(model: nn.Module, device: torch.device) -> tuple[nn.Module, torch.dtyp
     """`model` in eval mode on `device`: fp16 on CUDA, fp32 elsewhere, channels_last on both
     (oneDNN and cuDNN run these few-channel convolutions faster NHWC: about 1.2× on the CPU)."""
     dtype = torch.float16 if device.type == "cuda" else torch.float32
+    if device.type == "cpu":
+        keep_freed_memory()
     model = model.eval().to(device=device, dtype=dtype)
     return model.to(memory_format=torch.channels_last), dtype  # type: ignore[call-overload]
+
+
+@functools.cache
+def keep_freed_memory() -> None:
+    """Have glibc's malloc keep freed memory for reuse instead of handing it back to the kernel.
+
+    Every activation of a full frame is a fresh allocation of 100+ MB. By default glibc serves
+    those with mmap and returns them with munmap, so each frame page-faults (and the kernel
+    zeroes) every page of every activation again: 18–25 % of the CPU model stage on a 2-core
+    machine (benchmarks/cpu_floor.py, 960×540). Served from the heap and never trimmed, the
+    pages are faulted once. The cost is that the process keeps its peak memory until it exits.
+    What jemalloc or tcmalloc preloaded would do, without asking users to preload anything.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    libc = ctypes.CDLL(None)
+    m_trim_threshold, m_mmap_max = -1, -4  # <malloc.h>
+    libc.mallopt(m_mmap_max, 0)
+    libc.mallopt(m_trim_threshold, 2**31 - 1)
 
 
 def run_fixed(
