@@ -12,7 +12,6 @@ happens, it must be one of the two clean outcomes). `tests/test_corpus.py` runs 
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -297,16 +296,15 @@ class Run:
 
 
 def run_upscale(src: Path, dst: Path, *args: str, timeout: float = 300,
-                user: int | None = None) -> Run:
-    """`vidsr upscale SRC DST --json FAST ARGS` in a subprocess (as `user`, if given)."""
+                preexec_fn: Callable[[], None] | None = None) -> Run:
+    """`vidsr upscale SRC DST --json FAST ARGS` in a subprocess (`preexec_fn` runs in it first)."""
     folder = dst.parent
     before = frozenset(folder.iterdir()) if folder.is_dir() else frozenset()
     src_bytes = src.read_bytes() if src == dst and src.is_file() else None
-    env = dict(os.environ, HOME=str(folder)) if user is not None else None
     command = [sys.executable, "-m", "vidsr", "upscale", str(src), str(dst), "--json", *FAST, *args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
-                              user=user, group=user, extra_groups=[] if user else None)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec_fn)
     except subprocess.TimeoutExpired as exc:
         return Run(src, dst, None, _text(exc.stdout), _text(exc.stderr), before, src_bytes)
     return Run(src, dst, done.returncode, done.stdout, done.stderr, before, src_bytes)

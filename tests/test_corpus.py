@@ -4,12 +4,13 @@ and nothing left at the output path (nor any temporary file beside it)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,36 +19,45 @@ import pytest
 from tests.corpus import CASES, Case, Run, prepare, run_upscale
 
 ROOT = os.geteuid() == 0
-NOBODY = 65534
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2  # <linux/capability.h>
+PR_CAPBSET_DROP = 24  # <linux/prctl.h>
 
 
-def _unprivileged() -> int | None | bool:
-    """The user to run permission cases as: None (we are not root), `nobody`, or False where
-    `nobody` cannot start this Python (a venv under root's home)."""
+def _held_to_permissions() -> None:
+    """A `preexec_fn` for root: drop the two capabilities that let root ignore permission bits
+    from the bounding set, so the Python it then executes is refused like any other user."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def _confinement() -> Callable[[], None] | None | bool:
+    """How to run the permission cases: as we are (not root), root held to permissions, or
+    False where root cannot drop the capabilities (no CAP_SETPCAP)."""
     if not ROOT:
         return None
     try:
-        subprocess.run([sys.executable, "-c", ""], user=NOBODY, group=NOBODY, extra_groups=[],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run([sys.executable, "-c", ""], preexec_fn=_held_to_permissions, check=True,
+                       capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return False
-    return NOBODY
+    return _held_to_permissions
 
 
-USER = _unprivileged()
+CONFINE = _confinement()
 
 
 def _runnable(case: Case) -> bool:
-    return not case.slow and (case.needs != "unprivileged" or USER is not False)
+    return not case.slow and (case.needs != "unprivileged" or CONFINE is not False)
 
 
 def _case_run(case: Case, base: Path, *extra: str) -> Run:
     folder = base / (case.name + ("-" + "-".join(a.strip("-") for a in extra) if extra else ""))
-    folder.mkdir(mode=0o755)
+    folder.mkdir()
     src, dst = prepare(case, folder)
-    # Root reads and writes anything: run the permission cases as `nobody` instead.
-    user = USER if case.needs == "unprivileged" else None
-    return run_upscale(src, dst, *case.args, *extra, user=user or None)
+    confine = CONFINE if case.needs == "unprivileged" else None
+    return run_upscale(src, dst, *case.args, *extra, preexec_fn=confine or None)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +65,6 @@ def corpus_runs() -> Iterator[dict[str, Run]]:
     """All the quick cases, run a few at a time (each run spends most of its time starting
     Python and importing torch, on one core)."""
     base = Path(tempfile.mkdtemp(prefix="vidsr-corpus-"))
-    base.chmod(0o755)  # `nobody` must reach the permission cases' files
     cases = [c for c in CASES if _runnable(c)]
     strict = next(c for c in CASES if c.corrupt_packets)
     jobs = [(c, ()) for c in cases] + [(strict, ("--strict",))]
@@ -83,7 +92,7 @@ def check(case: Case, run: Run) -> None:
 @pytest.mark.parametrize("case", [c for c in CASES if not c.slow], ids=lambda c: c.name)
 def test_corpus_case(case: Case, corpus_runs: dict[str, Run]) -> None:
     if not _runnable(case):
-        pytest.skip("root reads and writes anything, and `nobody` cannot start this Python")
+        pytest.skip("root reads and writes anything, and cannot drop that capability here")
     check(case, corpus_runs[case.name])
 
 
