@@ -45,8 +45,8 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
-    Shipped("espcn", 2, "256612d2f487b5bb86229d363041019c9361324dd134dfc4f257de9c67288606"),
-    Shipped("espcn", 3, "dcf0fbe6fdf45e7d6c48b66e8eb06fb235924a2b51ba6906bf81ce8760a69f4b"),
+    Shipped("espcn", 2, "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
+    Shipped("espcn", 3, "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
     Shipped("espcn", 4, "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
     Shipped("fsrcnn", 2, "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
     Shipped("fsrcnn", 3, "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
