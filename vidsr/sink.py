@@ -100,7 +100,6 @@ class Sink:
             log.debug("%s: closing after a failure: %s", self.name, exc)
 
 
-
 def copy_streams(container: av.container.OutputContainer, streams: Sequence[av.stream.Stream],
                  name: str) -> tuple[dict[int, av.stream.Stream], list[str]]:
     """Output streams copying `streams` (by input index), and labels of those left out because
