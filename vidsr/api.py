@@ -18,7 +18,7 @@ from vidsr.errors import ConfigError, CorruptInput
 from vidsr.frames import Geometry, plan
 from vidsr.models import SHIPPED, load_model
 from vidsr.pipeline import StageTimes, Upscaler, run
-from vidsr.probe import VideoInfo
+from vidsr.probe import VideoInfo, local_file
 from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, assemble, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
@@ -176,8 +176,8 @@ def _write_segments(source: Source, upscaler: Upscaler, dst: Path, journal: Jour
 def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry: Geometry,
              engine: Backend) -> Journal:
     """The resumable job's journal, and `source` moved past the frames it already holds."""
-    path = Path(src)
-    if str(src) == "-" or "://" in str(src) or not path.is_file():
+    path = local_file(src)
+    if path is None:
         raise ConfigError(f"{src}: --resume needs an input file (it seeks back into it)")
     stat = path.stat()
     # Everything that changes the output's frames: a journal made with other values is stale.
@@ -211,5 +211,5 @@ def _geometry(info: VideoInfo, opts: Options) -> Geometry:
 
 
 def _size(src: str | Path) -> int | None:
-    path = Path(src)
-    return path.stat().st_size if str(src) != "-" and path.is_file() else None
+    path = local_file(src)
+    return path.stat().st_size if path is not None else None

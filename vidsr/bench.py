@@ -40,6 +40,7 @@ from vidsr.backends import Backend, agreement_db
 from vidsr.backends.select import BackendName, Selection, select
 from vidsr.errors import BackendUnavailable, EngineError, NotAVideo
 from vidsr.frames import FrameBatch, Geometry, fill_frame, plan
+from vidsr.live import percentiles
 from vidsr.models import load_model
 from vidsr.pipeline import Upscaler
 from vidsr.probe import VideoInfo
@@ -160,12 +161,6 @@ def stats(seconds: Sequence[float], frames: int) -> Stats:
 
 def _quantile(values: Sequence[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=np.float64), q))
-
-
-def percentiles_ms(
-    seconds: Sequence[float], qs: Sequence[float] = (0.5, 0.95, 0.99)
-) -> dict[str, float]:
-    return {f"p{round(q * 100)}": 1000.0 * _quantile(seconds, q) for q in qs}
 
 
 def time_runs(
@@ -482,14 +477,7 @@ def _stages_alone(
         )
 
     def d2h() -> None:
-        if not cuda:  # on the CPU the results already are host tensors: no copy, as in Upscaler
-            back.extend(results)
-            return
-        for y, uv in results:
-            host = [torch.empty(t.shape, dtype=t.dtype, pin_memory=True) for t in (y, uv)]
-            host[0].copy_(y, non_blocking=True)
-            host[1].copy_(uv, non_blocking=True)
-            back.append((host[0], host[1]))
+        back.extend(up.to_host(y, uv)[:2] for y, uv in results)
 
     h2d_s = _timed(h2d, device)
     up.planes(*on_device[0], batches[0].max_value)  # warm-up: allocations, autotuning, graphs
@@ -698,5 +686,5 @@ def bench_latency(
         backend=selection.backend.name,
         reason=selection.reason,
         device=str(device),
-        ms=percentiles_ms(seconds),
+        ms=percentiles([1000.0 * s for s in seconds]),
     )

@@ -73,21 +73,27 @@ class Upscaler:
         t1 = time.perf_counter()
         y_out, uv_out = self.planes(y, uv, batch.max_value)
         t2 = time.perf_counter()
-        if self.cuda:
-            y_host = torch.empty(y_out.shape, dtype=y_out.dtype, pin_memory=True)
-            uv_host = torch.empty(uv_out.shape, dtype=uv_out.dtype, pin_memory=True)
-            y_host.copy_(y_out, non_blocking=True)
-            uv_host.copy_(uv_out, non_blocking=True)
-            event = torch.cuda.Event()
-            event.record()
-        else:
-            y_host, uv_host, event = y_out, uv_out, None
+        y_host, uv_host, event = self.to_host(y_out, uv_out)
         t3 = time.perf_counter()
         self.times.h2d += t1 - t0
         self.times.infer += t2 - t1
         self.times.d2h += t3 - t2
         out = FrameBatch(y_host, uv_host, batch.pts, batch.time_base, batch.bits, batch.packets)
         return out, event
+
+    def to_host(self, y: torch.Tensor, uv: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.cuda.Event | None]:
+        """Output planes on the host: on CUDA, async copies into pinned memory and the event to
+        wait on before reading them; on the CPU, the planes themselves (no copy)."""
+        if not self.cuda:
+            return y, uv, None
+        y_host = torch.empty(y.shape, dtype=y.dtype, pin_memory=True)
+        uv_host = torch.empty(uv.shape, dtype=uv.dtype, pin_memory=True)
+        y_host.copy_(y, non_blocking=True)
+        uv_host.copy_(uv, non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        return y_host, uv_host, event
 
     def planes(self, y: torch.Tensor, uv: torch.Tensor,
                max_value: int) -> tuple[torch.Tensor, torch.Tensor]:

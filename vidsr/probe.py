@@ -75,6 +75,15 @@ def open_input(src: str | Path, *, format: str | None = None,
         raise CorruptInput(f"{name}: cannot be opened ({_reason(exc)})") from exc
 
 
+def local_file(src: str | Path) -> Path | None:
+    """`src` as a path when it names a local file, None for '-' (stdin), a URL or anything else."""
+    name = str(src)
+    if name == "-" or "://" in name:
+        return None
+    path = Path(name)
+    return path if path.is_file() else None
+
+
 def video_stream(container: av.container.InputContainer, name: str) -> av.VideoStream:
     """The first real video stream (cover art and other attached pictures do not count)."""
     for stream in container.streams.video:

@@ -14,7 +14,7 @@ import av
 
 from vidsr.errors import ConfigError, OutputError
 from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame
-from vidsr.probe import VideoInfo
+from vidsr.probe import VideoInfo, local_file
 
 log = logging.getLogger("vidsr")
 
@@ -127,8 +127,7 @@ def check_output(dst: Path, src: str, *, overwrite: bool) -> None:
         raise OutputError(f"{dst}: is a directory; give a file name like {dst / 'out.mp4'}")
     if not dst.parent.is_dir():
         raise OutputError(f"{dst}: the folder {dst.parent} does not exist")
-    if "://" not in src and src != "-" and Path(src).exists() and dst.exists() \
-            and dst.resolve() == Path(src).resolve():
+    if (path := local_file(src)) is not None and dst.exists() and dst.resolve() == path.resolve():
         raise OutputError(f"{dst}: is the input file; choose another output name")
     if dst.exists() and not overwrite:
         raise OutputError(f"{dst}: already exists (use --overwrite to replace it)")
