@@ -23,9 +23,10 @@ from torch import nn
 
 from vidsr.backends import place
 from vidsr.backends.select import inference_graph
-from vidsr.bench import machine, opencv_dnn_fps, tiled_luma, time_runs
+from vidsr.bench import machine, opencv_dnn_fps, tiled_luma
 from vidsr.errors import BackendUnavailable
 from vidsr.models import load_model
+from vidsr.timing import time_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CPU = torch.device("cpu")

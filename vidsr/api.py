@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, astuple, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import av
 
 from vidsr.backends import Backend
+from vidsr.backends.auto import choose
 from vidsr.backends.select import inference_graph, resolve_device, select
 from vidsr.config import Options, load
 from vidsr.errors import ConfigError, CorruptInput
@@ -42,6 +43,7 @@ class RunStats:
     scale: int  # the model's scale (before the exact resize)
     backend: str
     reason: str  # why this backend
+    model_reason: str  # why this model (`auto` says what it measured)
     device: str
     corrupt: int  # input packets the decoder rejected (their frames are missing)
     dropped: int  # frames dropped (always 0 for files; live streams may drop)
@@ -74,6 +76,10 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         check_output(dst, str(src), overwrite=opts.overwrite)
         info = source.info
         geometry = _geometry(info, opts)
+        model = choose(opts.model, geometry.scale, device=device, backend=opts.backend,
+                       need_fps=float(info.rate) if opts.realtime and info.rate else None,
+                       batch=opts.batch, height=info.height, width=info.width)
+        opts = replace(opts, model=model.model)
         if given is None:
             tiling = None if opts.tile is None else tiling_for(
                 opts.tile, inference_graph(load_model(opts.model, geometry.scale)),
@@ -124,7 +130,8 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         fps=round((done - resumed) / seconds, 3) if seconds else 0.0,
         input_bytes=_size(src), output_bytes=dst.stat().st_size,
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
-        backend=engine.name, reason=reason, device=str(device), corrupt=source.corrupt,
+        backend=engine.name, reason=reason, model_reason=model.reason, device=str(device),
+        corrupt=source.corrupt,
         dropped=0, dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
 

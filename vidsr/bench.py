@@ -46,6 +46,7 @@ from vidsr.pipeline import Upscaler
 from vidsr.probe import VideoInfo
 from vidsr.sink import Sink, open_output
 from vidsr.source import Source
+from vidsr.timing import cpu_model, sync, time_runs
 
 log = logging.getLogger("vidsr")
 
@@ -85,7 +86,7 @@ def machine() -> Machine:
     """What the numbers were measured on."""
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     return Machine(
-        cpu=_cpu_model(),
+        cpu=cpu_model(),
         cpu_count=len(os.sched_getaffinity(0))
         if hasattr(os, "sched_getaffinity")
         else os.cpu_count() or 1,
@@ -98,16 +99,6 @@ def machine() -> Machine:
         torch_tensorrt=_version("torch-tensorrt"),
         opencv=_version("opencv-contrib-python-headless"),
     )
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _gpu_driver() -> str | None:
@@ -161,36 +152,6 @@ def stats(seconds: Sequence[float], frames: int) -> Stats:
 
 def _quantile(values: Sequence[float], q: float) -> float:
     return float(np.quantile(np.asarray(values, dtype=np.float64), q))
-
-
-def time_runs(
-    fn: Callable[[], object], device: torch.device, *, warmup: int, min_runs: int, min_time: float
-) -> list[float]:
-    """Seconds per call of `fn`, after `warmup` uncounted calls; at least `min_runs` calls and
-    `min_time` seconds in all (like `blocked_autorange`). CUDA events on a GPU, so the time is the
-    device's, not the launch's."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    seconds: list[float] = []
-    while len(seconds) < min_runs or sum(seconds) < min_time:
-        if device.type == "cuda":
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            seconds.append(start.elapsed_time(end) / 1000.0)
-        else:
-            t0 = time.perf_counter()
-            fn()
-            seconds.append(time.perf_counter() - t0)
-    return seconds
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -450,10 +411,10 @@ def bench_pipeline(
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:
-    _sync(device)
+    sync(device)
     t0 = time.perf_counter()
     fn()
-    _sync(device)
+    sync(device)
     return time.perf_counter() - t0
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from vidsr.errors import ConfigError
 from vidsr.frames import parse_target
-from vidsr.models import ARCHS, SCALES
+from vidsr.models import RUNNABLE, SCALES
 
 Device = Literal["auto", "cpu", "cuda"]
 BackendName = Literal["auto", "tensorrt", "compile", "eager"]
@@ -40,7 +40,7 @@ class StreamOptions:
 
 @dataclass(frozen=True)
 class Options:
-    model: str = "espcn"
+    model: str = "auto"  # a shipped model, or auto: best quality (files), keeps up (streams)
     scale: int | None = 2  # model scale; or give `target` instead
     target: str | None = None  # 1080p | 720p | 1440p | 2160p | WxH
     device: Device = "auto"
@@ -54,11 +54,13 @@ class Options:
     strict: bool = False  # undecodable video packets are an error instead of skipped and counted
     tile: int | str | None = None  # run frames in overlapping tiles: a core size, or "auto"
     resume: bool = False  # write in journaled segments; a rerun continues an interrupted job
+    realtime: bool = False  # model auto: pick as for a live source (keeps up with its frame rate)
     stream: StreamOptions = field(default_factory=StreamOptions)
 
     def __post_init__(self) -> None:
-        if self.model not in ARCHS:
-            raise ConfigError(f"unknown model {self.model!r}; choose one of: {', '.join(ARCHS)}")
+        if self.model not in ("auto", *RUNNABLE):
+            raise ConfigError(
+                f"unknown model {self.model!r}; choose one of: auto, {', '.join(RUNNABLE)}")
         if (self.scale is None) == (self.target is None):
             raise ConfigError("give exactly one of scale and target")
         if self.scale is not None and self.scale not in SCALES:

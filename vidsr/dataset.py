@@ -20,6 +20,8 @@ from vidsr.errors import InputError, InputNotFound
 from vidsr.resize import imresize
 
 IMAGE_SUFFIXES = {".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff"}
+# FSRCNN's data augmentation: each training image is also used shrunk by these factors.
+HR_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from vidsr.backends import Backend
+from vidsr.backends.auto import Choice, choose
 from vidsr.config import Options, StreamOptions
 from vidsr.errors import OutputError, StreamError
 from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, plan, planes_of, to_420
@@ -63,6 +64,8 @@ class LiveStats:
     latency_ms: dict[str, float]  # p50 / p95 / p99 over the last LATENCY_WINDOW frames
     width: int = 0  # output size, once known
     height: int = 0
+    model: str = ""  # the model running, once chosen, and why
+    model_reason: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -458,6 +461,7 @@ def stream(
     if reader.error is not None:
         raise reader.error
     writer: _Writer | None = None
+    chosen: Choice | None = None
     meter = _Meter()
     next_report = time.monotonic() + stats_every
     max_wait = live.max_wait_ms / 1000
@@ -472,6 +476,7 @@ def stream(
             latency_ms=percentiles(writer.latency_ms if writer else []),
             width=writer.video.codec_context.width if writer else 0,
             height=writer.video.codec_context.height if writer else 0,
+            model=chosen.model if chosen else "", model_reason=chosen.reason if chosen else "",
         )
 
     ended = False  # the source finished (rather than `stop` being set)
@@ -505,12 +510,12 @@ def stream(
                 if writer is None:
                     geometry = plan(first.height, first.width, scale=opts.scale,
                                     target=opts.target)
+                    fps = reader.rate or Fraction(30)
                     if backend is None:
-                        backend = _select_backend(opts, geometry.scale, first.height,
-                                                  first.width)
+                        chosen, backend = _select_backend(opts, geometry.scale, first.height,
+                                                          first.width, float(fps))
                     upscaler = Upscaler(backend, geometry)
                     bits = 10 if first.format.name.startswith("yuv420p10") else 8
-                    fps = reader.rate or Fraction(30)
                     writer = _Writer(dst, opts, geometry.width, geometry.height, PIX_FMTS[bits],
                                      fps, reader.audio_template)
                     reader.template_taken.set()
@@ -534,14 +539,17 @@ def stream(
     return snapshot()
 
 
-def _select_backend(opts: Options, scale: int, height: int, width: int) -> Backend:
+def _select_backend(opts: Options, scale: int, height: int, width: int,
+                    fps: float) -> tuple[Choice, Backend]:
+    """The model (`auto`: the best that keeps up with `fps` here) and its backend."""
     from vidsr.backends.select import resolve_device, select
 
     device = resolve_device(opts.device)
-    selection = select(opts.model, scale, backend=opts.backend, device=device,
-                       batch=opts.stream.max_batch, height=height, width=width)
+    shape = {"batch": opts.stream.max_batch, "height": height, "width": width}
+    chosen = choose(opts.model, scale, need_fps=fps, device=device, backend=opts.backend, **shape)
+    selection = select(chosen.model, scale, backend=opts.backend, device=device, **shape)
     log.info("live backend: %s", selection.reason)
-    return selection.backend
+    return chosen, selection.backend
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`vidsr train`: fit a luma SR model on still images under the papers' bicubic degradation.
+"""`vidsr train`: fit a luma SR model on still images, under the papers' bicubic degradation
+(`--degrade bicubic`) or the way real streams are degraded (`--degrade video`, `vidsr.degrade`).
 
 Deterministic on the CPU for a given seed and thread count: patches come from one seeded numpy
 generator, initial weights from one seeded torch generator, and checkpoints carry both states, so
@@ -13,23 +14,20 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from vidsr import models
-from vidsr.dataset import Image, Pair, load_images, make_pairs
+from vidsr import degrade, models
+from vidsr.dataset import HR_SCALES, Image, Pair, load_images, make_pairs
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
 from vidsr.models.fsrcnn import FSRCNN, subpixel_tail
 from vidsr.resize import imresize
-
-# FSRCNN's data augmentation: each training image is also used shrunk by these factors.
-HR_SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,24 @@ class TrainConfig:
     checkpoint: Path | None = None
     resume: bool = False
     command: str = ""  # recorded in the weights' metadata
+    degrade: Literal["bicubic", "video"] = "bicubic"
+    clips: int = 4000  # --degrade video: panning clips drawn (CLIP_FRAMES training frames each)
+    loss: Literal["l2", "l1"] = "l2"
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1 or self.batch < 1 or self.patch < 4 or self.clips < 1:
+            raise ConfigError("iterations, batch and clips must be ≥ 1 and patch ≥ 4")
+        if self.degrade not in ("bicubic", "video"):
+            raise ConfigError(f"unknown degradation {self.degrade!r}; choose bicubic or video")
+        if self.loss not in ("l2", "l1"):
+            raise ConfigError(f"unknown loss {self.loss!r}; choose l2 or l1")
+        if self.degrade == "video" and self.patch > degrade.LR_WINDOW:
+            raise ConfigError(f"--degrade video needs patch ≤ {degrade.LR_WINDOW}")
+
+
+# Fields added after the first shipped weights: recorded only when set, so that the commands in
+# the model card still reproduce those files byte for byte.
+_RECORDED_WHEN_SET = {"degrade": "bicubic", "clips": 4000, "loss": "l2"}
 
 
 @dataclass(frozen=True)
@@ -140,8 +156,6 @@ def _lr_at(cfg: TrainConfig, it: int) -> float:
 
 def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: None) -> Path:
     """Train, save `{model}_x{scale}-{sha8}.pt` into cfg.out_dir, and return its path."""
-    if cfg.iterations < 1 or cfg.batch < 1 or cfg.patch < 4:
-        raise ConfigError("iterations and batch must be ≥ 1 and patch ≥ 4")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = models.build(cfg.model, cfg.scale)
@@ -157,10 +171,15 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
         rng.bit_generator.state = ckpt["rng"]
         start = int(ckpt["iteration"])
 
-    pairs = training_pairs(load_images(cfg.data), cfg.scale, cfg.patch)
+    images = load_images(cfg.data)
+    if cfg.degrade == "video":
+        # Its own seed: the clips are the data, the same whatever the run has drawn so far.
+        pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed)
+    else:
+        pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)
-    val_pairs = make_pairs(load_images([cfg.val]), cfg.scale) if cfg.val else []
-    loss_fn = nn.MSELoss()
+    val_pairs = _validation(cfg)
+    loss_fn = nn.MSELoss() if cfg.loss == "l2" else nn.L1Loss()
     forward = _fast_forward(model)
     model.train()
     val_psnr: float | None = None
@@ -186,6 +205,16 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     report = evaluate(model, val_pairs, cfg.scale) if val_pairs else None
     meta = _metadata(cfg, model, report)
     return weights.save(model.state_dict(), meta, cfg.out_dir, f"{cfg.model}_x{cfg.scale}")
+
+
+def _validation(cfg: TrainConfig) -> list[Pair]:
+    """The validation images degraded as the training data is (video: one fixed CRF 23 stream)."""
+    if cfg.val is None:
+        return []
+    images = load_images([cfg.val])
+    if cfg.degrade == "video":
+        return degrade.stream_pairs(images, cfg.scale)
+    return make_pairs(images, cfg.scale)
 
 
 def _save_checkpoint(
@@ -215,6 +244,7 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
         k: str(v) if isinstance(v, Path) else v
         for k, v in asdict(cfg).items()
         if k not in {"out_dir", "checkpoint", "resume", "command"}
+        and not (k in _RECORDED_WHEN_SET and v == _RECORDED_WHEN_SET[k])
     }
     config["data"] = [str(d) for d in cfg.data]
     meta: dict[str, Any] = {
@@ -228,6 +258,7 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
     if report is not None:
         meta["val"] = {
             "set": str(cfg.val.name) if cfg.val else "",
+            **({"degrade": "stream crf 23"} if cfg.degrade == "video" else {}),
             "psnr": round(report.mean("psnr"), 4),
             "ssim": round(report.mean("ssim"), 5),
             "bicubic_psnr": round(report.mean("bicubic_psnr"), 4),

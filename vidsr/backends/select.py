@@ -20,6 +20,7 @@ from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
 from vidsr.errors import BackendUnavailable, ConfigError
 from vidsr.models import SHIPPED, load_model
+from vidsr.models.collapsible import Collapsible
 from vidsr.models.fsrcnn import FSRCNN, to_subpixel
 
 log = logging.getLogger("vidsr")
@@ -36,8 +37,11 @@ class Selection:
 
 
 def inference_graph(model: nn.Module) -> nn.Module:
-    """The graph every backend runs: FSRCNN's deconvolution as conv + PixelShuffle (exact), its
-    zero padding done inside the convolution."""
+    """The graph every backend runs: collapsible models collapsed to their plain convolutions;
+    FSRCNN's deconvolution as conv + PixelShuffle (exact), its zero padding done inside the
+    convolution."""
+    if isinstance(model, Collapsible):
+        return model.collapse()
     if not isinstance(model, FSRCNN):
         return model
     *body, pad, conv, shuffle = to_subpixel(model)

@@ -21,6 +21,7 @@ COMMANDS = {
     "bench": "vidsr.cli.bench",
     "train": "vidsr.cli.train",
     "eval": "vidsr.cli.eval",
+    "compare": "vidsr.cli.compare",
     "models": "vidsr.cli.models",
     "engines": "vidsr.cli.engines",
 }

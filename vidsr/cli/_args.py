@@ -6,7 +6,11 @@ import argparse
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="espcn (default), fsrcnn or fsrcnn-s")
+    p.add_argument(
+        "--model",
+        help="auto (default: the best quality that keeps up with a live source), small, tiny, "
+        "espcn or fsrcnn; `vidsr models` lists them",
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument("--scale", type=int, choices=(2, 3, 4), help="model scale (default 2)")
     size.add_argument("--target", help="720p, 1080p, 1440p, 2160p or WxH (aspect kept)")

@@ -1,10 +1,16 @@
-"""`vidsr models`: the shipped weights and their validation scores."""
+"""`vidsr models`: the shipped weights and their validation scores, in two tables: the models
+trained for real streams, and the papers' clean-bicubic ones."""
 
 from __future__ import annotations
 
 import argparse
 
 from vidsr.cli._ui import UI
+
+TABLES = {
+    "video": "trained for real streams (Set5 shrunk by swscale bicubic, x264 CRF 23; Y)",
+    "bicubic": "papers' protocol (Set5, MATLAB bicubic; Y)",
+}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,29 +20,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from vidsr.backends.select import inference_graph
     from vidsr.models import SHIPPED, load_with_meta
+    from vidsr.models.collapsible import macs_per_pixel
 
-    rows, records = [], []
-    for (arch, scale), entry in sorted(SHIPPED.items()):
-        meta = load_with_meta(arch, scale)[1]
+    rows: dict[str, list[list[object]]] = {k: [] for k in TABLES}
+    records = []
+    for (arch, scale), entry in SHIPPED.items():
+        model, meta = load_with_meta(arch, scale)
+        degrade = meta["config"].get("degrade", "bicubic")
+        macs = macs_per_pixel(inference_graph(model))
         val = meta.get("val", {})
-        rows.append(
-            [
-                f"{arch} x{scale}",
-                meta["params"],
-                val.get("psnr", "—"),
-                val.get("ssim", "—"),
-                val.get("bicubic_psnr", "—"),
-                entry.file,
-            ]
-        )
-        records.append(
-            {"model": arch, "scale": scale, "file": entry.file, "sha256": entry.sha256, **meta}
-        )
-    ui.table(
-        "shipped models (Set5, Y)",
-        ["model", "params", "PSNR dB", "SSIM", "bicubic dB", "file"],
-        rows,
-    )
-    ui.result(f"{len(rows)} models", {"models": records})
+        rows[degrade].append([
+            f"{arch} x{scale}", f"{macs:,}", val.get("psnr", "—"), val.get("ssim", "—"),
+            val.get("bicubic_psnr", "—"), entry.file,
+        ])
+        records.append({"model": arch, "scale": scale, "file": entry.file,
+                        "sha256": entry.sha256, "degrade": degrade, "macs_per_pixel": macs,
+                        **meta})
+    for degrade, title in TABLES.items():
+        if rows[degrade]:
+            ui.table(title, ["model", "MACs / LR px", "PSNR dB", "SSIM", "bicubic dB", "file"],
+                     rows[degrade])
+    ui.result(f"{len(records)} models", {"models": records})
     return 0

@@ -96,6 +96,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _line(s: LiveStats) -> str:
-    return (f"in {s.input_fps:5.1f} fps · out {s.output_fps:5.1f} fps · dropped {s.dropped} · "
+    return (f"{s.model or 'choosing a model'} · in {s.input_fps:5.1f} fps · "
+            f"out {s.output_fps:5.1f} fps · dropped {s.dropped} · "
             f"queue {s.queue_depth} · added latency p50 {s.latency_ms['p50']:.0f} ms "
             f"p95 {s.latency_ms['p95']:.0f} ms")

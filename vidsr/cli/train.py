@@ -15,7 +15,7 @@ DEFAULT_OUT = Path("vidsr/models/weights")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train ESPCN / FSRCNN weights on still images")
-    p.add_argument("--model", required=True, help="espcn, fsrcnn or fsrcnn-s")
+    p.add_argument("--model", required=True, help="an architecture: espcn, fsrcnn, tiny, small")
     p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
     p.add_argument(
         "--data",
@@ -45,6 +45,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="CPU threads; a result is reproducible for one seed and thread count",
     )
     p.add_argument("--init", type=Path, help="start from these weights (e.g. the x3 model)")
+    p.add_argument(
+        "--degrade",
+        choices=("bicubic", "video"),
+        default="bicubic",
+        help="bicubic: the papers' clean MATLAB shrink; video: random scaler, soft or noisy "
+        "sources, libx264 at a random CRF (default bicubic)",
+    )
+    p.add_argument("--clips", type=int, default=4000, help="--degrade video: clips to draw")
+    p.add_argument("--loss", choices=("l2", "l1"), default="l2")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file, written at each validation")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint")
@@ -72,6 +81,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         val_every=args.val_every,
         checkpoint=args.checkpoint,
         resume=args.resume,
+        degrade=args.degrade,
+        clips=args.clips,
+        loss=args.loss,
         # Recorded without --out-dir/--checkpoint/--resume/--quiet/--json: they do not change
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),

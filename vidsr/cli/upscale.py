@@ -29,6 +29,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", default=None,
                    help="keep finished segments beside OUT, so that running the same command "
                         "again after an interruption continues where it stopped")
+    p.add_argument("--realtime", action="store_true", default=None,
+                   help="--model auto picks as for a live source: the best model that keeps up "
+                        "with IN's frame rate here (default: the best quality)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     p.set_defaults(run=run)
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     options = {k: getattr(args, k) for k in (
         "model", "scale", "target", "device", "batch", "frames", "codec", "crf", "preset",
-        "overwrite", "strict", "tile", "resume")}
+        "overwrite", "strict", "tile", "resume", "realtime")}
     started = time.monotonic()
     with ui.progress("upscaling", None) as bar:
         def on_progress(done: int, total: int | None) -> None:
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                         on_progress=on_progress, **options)
     ui.result(
         f"wrote {stats.output}: {stats.frames} frames, {stats.width}x{stats.height}, "
-        f"{stats.fps:.1f} fps, {_human(stats.output_bytes)} ({stats.backend}: {stats.reason})"
+        f"{stats.fps:.1f} fps, {_human(stats.output_bytes)} (model {stats.model_reason}; "
+        f"{stats.backend}: {stats.reason})"
         + (f"; {stats.corrupt} corrupt video packet(s) skipped" if stats.corrupt else "")
         + (f"; resumed after frame {stats.resumed}" if stats.resumed else ""),
         stats.as_dict(),

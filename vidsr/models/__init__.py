@@ -17,6 +17,7 @@ from torch import nn
 
 from vidsr.errors import ConfigError, ModelError
 from vidsr.models import weights
+from vidsr.models.collapsible import Collapsible
 from vidsr.models.espcn import ESPCN
 from vidsr.models.fsrcnn import FSRCNN
 
@@ -26,6 +27,9 @@ ARCHS: dict[str, Callable[[int], nn.Module]] = {
     "espcn": ESPCN,
     "fsrcnn": FSRCNN,
     "fsrcnn-s": lambda scale: FSRCNN(scale, d=32, s=5, m=1),
+    # The fast tiers: ≤ 3 k and ≤ 7 k multiply-adds per LR pixel at x2 once collapsed.
+    "tiny": lambda scale: Collapsible(scale, features=8, blocks=3),
+    "small": lambda scale: Collapsible(scale, features=16, blocks=2),
 }
 
 
@@ -54,6 +58,8 @@ _SHIPPED_FILES = (
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}
+# The models `upscale` and `stream` can run: those with shipped weights, in the order listed.
+RUNNABLE: tuple[str, ...] = tuple(dict.fromkeys(s.arch for s in _SHIPPED_FILES))
 
 
 def build(name: str, scale: int) -> nn.Module:

@@ -1,0 +1,134 @@
+"""The `tiny` and `small` models: collapsible linear blocks (after Bhardwaj et al., "Collapsible
+Linear Blocks for Super-Efficient Super Resolution", MLSys 2022) on top of a bicubic base.
+
+Training sees each convolution as an over-parameterised linear block — a k×k convolution into
+`expand` channels, then a 1×1 back down, plus an identity where shapes allow — with no
+nonlinearity inside, so the block *is* one k×k convolution. Its weight is collapsed in every
+forward pass: training costs about what the small network costs, while the optimiser works on the
+wide factorisation (which is what makes these blocks train better than the plain convolution).
+`collapse()` returns that plain network for inference: convolutions, PReLUs, two adds and
+PixelShuffle, which every backend runs unchanged.
+
+The output is a residual over bicubic upsampling (Keys, a = −0.5, as MATLAB's imresize), written
+as one fixed polyphase convolution on the low-resolution grid: an untrained model is exactly
+bicubic, and a model that cannot tell detail from noise can hold back to it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vidsr.resize import cubic
+
+BASE_TAPS = 5  # every phase of x2, x3 and x4 bicubic reads LR offsets −2 … +2
+
+
+def bicubic_phases(scale: int) -> torch.Tensor:
+    """The (r², 1, 5, 5) convolution whose PixelShuffle is bicubic ×r upsampling (MATLAB's
+    sample positions: HR pixel o reads LR coordinate (o + ½)/r − ½)."""
+    taps = np.zeros((scale, BASE_TAPS))
+    offsets = np.arange(BASE_TAPS) - BASE_TAPS // 2
+    for phase in range(scale):
+        u = (phase + 0.5) / scale - 0.5  # the sample's position relative to LR pixel q
+        taps[phase] = cubic(u - offsets)
+        taps[phase] /= taps[phase].sum()
+    kernel = np.einsum("ak,bl->abkl", taps, taps).reshape(scale * scale, 1, BASE_TAPS, BASE_TAPS)
+    return torch.from_numpy(kernel).float()
+
+
+class LinearBlock(nn.Module):
+    """k×k conv c_in → expand, 1×1 conv expand → c_out (+ identity when c_in == c_out and
+    `residual`), computed as the one k×k conv c_in → c_out they equal."""
+
+    def __init__(self, c_in: int, c_out: int, k: int, expand: int, *, residual: bool) -> None:
+        super().__init__()
+        self.k, self.residual = k, residual and c_in == c_out
+        self.wide = nn.Conv2d(c_in, expand, k, padding=k // 2)
+        self.narrow = nn.Conv2d(expand, c_out, 1)
+
+    def kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
+        narrow = self.narrow.weight[:, :, 0, 0]
+        weight = torch.einsum("oe,eikl->oikl", narrow, self.wide.weight)
+        bias = narrow @ self.wide.bias + self.narrow.bias  # type: ignore[operator]
+        if self.residual:
+            c = self.k // 2
+            eye = torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
+            weight = weight + F.pad(eye[:, :, None, None], (c, c, c, c))
+        return weight, bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.kernel()
+        return F.conv2d(x, weight, bias, padding=self.k // 2)
+
+    def collapse(self) -> nn.Conv2d:
+        weight, bias = self.kernel()
+        conv = nn.Conv2d(weight.shape[1], weight.shape[0], self.k, padding=self.k // 2)
+        with torch.no_grad():
+            conv.weight.copy_(weight)
+            conv.bias.copy_(bias)  # type: ignore[union-attr]
+        return conv
+
+
+class SRNet(nn.Module):
+    """head 5×5 1→f, `blocks` × (3×3 f→f), a long residual, tail 3×3 f→r², + bicubic, PixelShuffle.
+
+    The same forward for the training form (LinearBlocks) and the collapsed form (Conv2d).
+    Takes N×1×H×W float luma in [0, 1]; returns N×1×(rH)×(rW).
+    """
+
+    def __init__(self, scale: int, head: nn.Module, body: list[nn.Module],
+                 tail: nn.Module, features: int) -> None:
+        super().__init__()
+        self.scale = scale
+        self.head = head
+        self.head_act = nn.PReLU(features)
+        self.body = nn.ModuleList(body)
+        self.acts = nn.ModuleList(nn.PReLU(features) for _ in body)
+        self.tail = tail
+        self.register_buffer("base", bicubic_phases(scale), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.head_act(self.head(x))
+        h = skip
+        for conv, act in zip(self.body, self.acts, strict=True):
+            h = act(conv(h))
+        # Replicate padding keeps a flat border flat; the network's zero padding is learned around.
+        base = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.base)
+        return F.pixel_shuffle(self.tail(h + skip) + base, self.scale)
+
+
+class Collapsible(SRNet):
+    """The training form. `features` f, `blocks` m, linear blocks `expand` wide."""
+
+    def __init__(self, scale: int, features: int, blocks: int, expand: int = 256) -> None:
+        super().__init__(
+            scale,
+            LinearBlock(1, features, 5, expand, residual=False),
+            [LinearBlock(features, features, 3, expand, residual=True) for _ in range(blocks)],
+            LinearBlock(features, scale * scale, 3, expand, residual=False),
+            features,
+        )
+        # Start as exactly bicubic: the residual branch's last projection is zero.
+        nn.init.zeros_(self.tail.narrow.weight)
+        nn.init.zeros_(self.tail.narrow.bias)
+
+    def collapse(self) -> SRNet:
+        """The plain-convolution network computing the same function (to float rounding)."""
+        f = self.head_act.num_parameters
+        net = SRNet(self.scale, self.head.collapse(),  # type: ignore[operator]
+                    [b.collapse() for b in self.body],  # type: ignore[operator]
+                    self.tail.collapse(), f)  # type: ignore[operator]
+        net.head_act.load_state_dict(self.head_act.state_dict())
+        net.acts.load_state_dict(self.acts.state_dict())
+        return net.eval()
+
+
+def macs_per_pixel(model: nn.Module) -> int:
+    """Multiply-adds per low-resolution pixel of a stride-1 convolution network (PixelShuffle and
+    activations are free at this resolution)."""
+    return sum(
+        m.weight.numel() if isinstance(m, nn.Conv2d) else 0 for m in model.modules()
+    ) + (model.base.numel() if isinstance(model, SRNet) else 0)

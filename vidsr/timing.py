@@ -1,0 +1,58 @@
+"""Timing model calls the way the benchmarks and `--model auto` both need: warm-up excluded,
+device time on a GPU, and the name of the processor the numbers belong to."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+
+def time_runs(
+    fn: Callable[[], object], device: torch.device, *, warmup: int, min_runs: int, min_time: float
+) -> list[float]:
+    """Seconds per call of `fn`, after `warmup` uncounted calls; at least `min_runs` calls and
+    `min_time` seconds in all (like `blocked_autorange`). CUDA events on a GPU, so the time is the
+    device's, not the launch's."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    seconds: list[float] = []
+    while len(seconds) < min_runs or sum(seconds) < min_time:
+        if device.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            seconds.append(start.elapsed_time(end) / 1000.0)
+        else:
+            t0 = time.perf_counter()
+            fn()
+            seconds.append(time.perf_counter() - t0)
+    return seconds
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def device_name(device: torch.device) -> str:
+    """`NVIDIA H100 80GB HBM3`, or `AMD EPYC 7B13 (2 threads)`: what a speed was measured on."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_model()} ({torch.get_num_threads()} threads)"
