@@ -26,18 +26,11 @@ from vidsr.backends.select import inference_graph
 from vidsr.bench import machine, opencv_dnn_fps, tiled_luma
 from vidsr.errors import BackendUnavailable
 from vidsr.models import load_model
-from vidsr.timing import time_runs
+from vidsr.timing import matmul_gflops, time_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CPU = torch.device("cpu")
 TARGETS_MS = {"espcn": 150.0, "fsrcnn": 200.0}  # issue #4, x2 on one 960×540 Y frame
-
-
-def matmul_gflops(n: int = 2048) -> float:
-    """Best fp32 GFLOP/s of an n×n matmul: the peak a convolution lowered to GEMM can reach."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    seconds = time_runs(lambda: a @ b, CPU, warmup=2, min_runs=5, min_time=1.0)
-    return 2 * n**3 / min(seconds) / 1e9
 
 
 def layers(graph: nn.Module) -> list[nn.Module]:
@@ -97,7 +90,7 @@ def main() -> None:
     parser.add_argument("--size", default="960x540", help="input WxH (default 960x540)")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
-    peak = matmul_gflops()
+    peak = matmul_gflops(CPU)
     host = machine()
     rows = [profile(m, 2, width, height, peak) for m in args.models]
     result = {"date": datetime.date.today().isoformat(), "machine": asdict(host),

@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import datetime
 import json
-from dataclasses import replace
 from pathlib import Path
 
 from vidsr import bench
@@ -30,17 +29,18 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=180)
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--model", help="override the config's model (default there: auto)")
     parser.add_argument("--config", type=Path,
                         default=HERE.parent / "configs" / "stream-low-latency.toml")
     args = parser.parse_args()
-    opts: Options = replace(load(args.config), backend="eager")
+    opts: Options = load(args.config).override(backend="eager", model=args.model)
     stats = measure_latency(width=args.width, height=args.height, fps=args.fps,
                             seconds=args.seconds, opts=opts)
     machine = bench.machine()
     record = {
         "what": "vidsr stream added latency (packet read -> packet muxed) and sustained fps",
         "input": f"{args.width}x{args.height} @ {args.fps} fps MPEG-TS over loopback UDP",
-        "model": f"{opts.model} x{opts.scale}", "config": args.config.name,
+        "asked": f"{opts.model} x{opts.scale}", "config": args.config.name,
         **stats, "machine": dataclasses.asdict(machine), "date": datetime.date.today().isoformat(),
     }
     out = HERE / "results" / f"{record['date']}-stream-{machine.slug}.json"

@@ -38,9 +38,10 @@ def test_the_same_seed_gives_the_same_clips_and_another_seed_others() -> None:
     a = video_pairs(_images(), 2, 12, seed=3)
     b = video_pairs(_images(), 2, 12, seed=3)
     assert len(a) == 12 * CLIP_FRAMES
-    assert all((x.lr_y == y.lr_y).all() and (x.hr_y == y.hr_y).all() for x, y in zip(a, b))
+    assert all((x.lr_y == y.lr_y).all() and (x.hr_y == y.hr_y).all()
+               for x, y in zip(a, b, strict=True))
     c = video_pairs(_images(), 2, 12, seed=4)
-    assert any((x.lr_y != y.lr_y).any() for x, y in zip(a, c))
+    assert any((x.lr_y != y.lr_y).any() for x, y in zip(a, c, strict=True))
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -61,7 +62,8 @@ def test_a_lower_crf_keeps_more_of_the_picture() -> None:
     for crf in (16, 36):
         pairs = degrade_clip(frames, 2, Recipe("bicubic", crf, "medium", 0.0, 0.0), rng)
         clean = degrade_clip(frames, 2, Recipe("bicubic", None, "medium", 0.0, 0.0), rng)
-        error[crf] = np.mean([psnr(lr, c) for (lr, _), (c, _) in zip(pairs, clean)])
+        error[crf] = np.mean([psnr(lr, c) for (lr, _), (c, _) in zip(pairs, clean,
+                                                                       strict=True)])
     assert error[16] > error[36] + 5  # CRF 36 is visibly blocky; CRF 16 nearly transparent
 
 
@@ -70,6 +72,6 @@ def test_the_validation_stream_is_fixed() -> None:
     a, b = stream_pairs(images, 3), stream_pairs(images, 3)
     assert [p.name for p in a] == [f"Set5/{n}" for n in ("baby", "bird", "butterfly", "head",
                                                           "woman")]
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert (x.lr_y == y.lr_y).all()
         assert x.hr_y.shape == (x.lr_y.shape[0] * 3, x.lr_y.shape[1] * 3)

@@ -10,6 +10,7 @@ import torch
 
 from tests.conftest import SET5, needs
 from vidsr.dataset import load_images, make_pairs
+from vidsr.degrade import stream_pairs
 from vidsr.errors import ConfigError, ModelError
 from vidsr.evaluate import evaluate
 from vidsr.models import SHIPPED, build, load_model, load_with_meta, weights
@@ -55,8 +56,10 @@ def test_build_rejects_unknown_names_and_scales() -> None:
         build("espcn", 5)
 
 
-def test_all_six_models_are_shipped_with_matching_hashes() -> None:
-    assert sorted(SHIPPED) == [(a, s) for a in ("espcn", "fsrcnn") for s in (2, 3, 4)]
+def test_every_shipped_model_has_its_file_with_a_matching_hash() -> None:
+    names = {"espcn", "fsrcnn", "small", "tiny", "small-paper"}
+    assert {n for n, _ in SHIPPED} <= names
+    assert {(n, s) for n in ("espcn", "fsrcnn", "small") for s in (2, 3, 4)} <= set(SHIPPED)
     for entry in SHIPPED.values():
         assert entry.path.name.startswith(f"{entry.arch}_x{entry.scale}-{entry.sha256[:8]}")
         assert weights.sha256_file(entry.path) == entry.sha256
@@ -86,9 +89,13 @@ def test_a_damaged_weight_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "scale"), sorted(SHIPPED))
 def test_shipped_model_beats_bicubic_on_set5_as_its_metadata_claims(name: str, scale: int) -> None:
     model, meta = load_with_meta(name, scale)
-    report = evaluate(model, make_pairs(load_images([needs(SET5)]), scale), scale)
+    images = load_images([needs(SET5)])
+    # Models trained for streams are validated on Set5 as a CRF 23 stream; the others clean.
+    video = meta["config"].get("degrade") == "video"
+    pairs = stream_pairs(images, scale) if video else make_pairs(images, scale)
+    report = evaluate(model, pairs, scale)
     claimed = meta["val"]
     assert meta["val"]["set"] == "Set5"
     assert report.mean("psnr") == pytest.approx(claimed["psnr"], abs=0.02)
     assert report.mean("bicubic_psnr") == pytest.approx(claimed["bicubic_psnr"], abs=0.02)
-    assert report.mean("psnr") > report.mean("bicubic_psnr") + 0.5
+    assert report.mean("psnr") > report.mean("bicubic_psnr") + (0.2 if video else 0.5)

@@ -198,3 +198,27 @@ def test_rtmp_through_nginx(tmp_path: Path) -> None:
 def test_a_missing_input_file_is_a_stream_error() -> None:
     with pytest.raises(StreamError, match="/nonexistent/clip.ts"):
         live.open_input("/nonexistent/clip.ts", timeout=1)
+
+
+def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_path: Path) -> None:
+    # vidsr first, the sender second, one keyframe at its start: the probe reads that keyframe.
+    port = live.free_udp_port()
+    out = tmp_path / "out.ts"
+    done: dict[str, live.LiveStats] = {}
+    stop = threading.Event()
+
+    def receive() -> None:
+        done["stats"] = live.stream(f"udp://127.0.0.1:{port}", str(out),
+                                    replace(OPTS, stream=StreamOptions(when_behind="block")),
+                                    stop=stop)
+
+    receiver = threading.Thread(target=receive, daemon=True)
+    receiver.start()
+    time.sleep(0.5)
+    sent = live.send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=W, height=H,
+                             fps=30, seconds=3, keyframe_every=10_000)
+    time.sleep(1.0)
+    stop.set()
+    receiver.join(timeout=60)
+    assert sent == 90 and done["stats"].frames_out >= 0.9 * sent
+    assert read_back(out).frames == done["stats"].frames_out

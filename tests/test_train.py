@@ -84,3 +84,26 @@ def test_resume_continues_to_the_same_result(images: Path, tmp_path: Path) -> No
         )
     resumed = train(_cfg(images, tmp_path / "resumed", iterations=20, checkpoint=ckpt, resume=True))
     assert resumed.read_bytes() == straight.read_bytes()
+
+
+def test_video_degradation_trains_reproducibly_and_says_so(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:160, 0:170]
+    rings = 127 + 110 * np.sin(np.hypot(yy - 80, xx - 85) / 3)
+    _write_png(folder / "rings.png", np.stack([rings, 255 - rings, rings], -1).astype(np.uint8))
+    cfg = dict(model="tiny", scale=2, data=(folder,), val=folder, iterations=12, batch=4,
+               patch=16, val_every=6, degrade="video", clips=3, loss="l1")
+    a = train(TrainConfig(out_dir=tmp_path / "a", **cfg))  # type: ignore[arg-type]
+    b = train(TrainConfig(out_dir=tmp_path / "b", **cfg))  # type: ignore[arg-type]
+    assert a.read_bytes() == b.read_bytes()
+    _, meta = weights.load(a)
+    assert meta["config"]["degrade"] == "video" and meta["config"]["loss"] == "l1"
+    assert meta["val"]["degrade"] == "stream crf 23"
+
+
+def test_fields_added_later_stay_out_of_old_recipes(images: Path, tmp_path: Path) -> None:
+    # A paper-protocol run records no degrade/loss/clips, so the files made before those
+    # options existed are still reproduced byte for byte by their recorded commands.
+    _, meta = weights.load(train(_cfg(images, tmp_path, iterations=2)))
+    assert not {"degrade", "loss", "clips"} & set(meta["config"])

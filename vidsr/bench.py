@@ -37,11 +37,12 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from vidsr.backends import Backend, agreement_db
-from vidsr.backends.select import BackendName, Selection, select
+from vidsr.backends.select import BackendName, Selection, inference_graph, select
 from vidsr.errors import BackendUnavailable, EngineError, NotAVideo
 from vidsr.frames import FrameBatch, Geometry, fill_frame, plan
 from vidsr.live import percentiles
 from vidsr.models import load_model
+from vidsr.models.collapsible import macs_per_pixel
 from vidsr.pipeline import Upscaler
 from vidsr.probe import VideoInfo
 from vidsr.sink import Sink, open_output
@@ -194,6 +195,9 @@ class ModelResult:
     agreement_db: float  # PSNR of this backend's output against eager fp32 of the shipped model
     stats: Stats
     peak_memory_mb: float | None  # GPU only
+    gmac_per_frame: float  # multiply-adds of the graph the backends run, per input frame
+    floor_ms: float | None  # 2 · MACs at the device's best matmul rate: no direct conv is faster
+    of_floor: float | None  # floor_ms ÷ measured ms p50 (1.0: at the arithmetic peak)
 
 
 def bench_model(
@@ -208,8 +212,10 @@ def bench_model(
     warmup: int = 3,
     min_runs: int = 5,
     min_time: float = 1.0,
+    peak_gflops: float | None = None,
 ) -> ModelResult:
-    """Frames/s of one model stage on `batch` tiled real frames, after an output check."""
+    """Frames/s of one model stage on `batch` tiled real frames, after an output check; with
+    `peak_gflops` (`timing.matmul_gflops`), also how close that is to the arithmetic floor."""
     selection = select(
         model, scale, backend=backend, device=device, batch=batch, height=height, width=width
     )
@@ -239,7 +245,16 @@ def bench_model(
         agreement_db=agreement,
         stats=stats(seconds, batch),
         peak_memory_mb=peak,
+        **_floor(model, scale, width, height, peak_gflops, stats(seconds, batch).ms_p50),
     )
+
+
+def _floor(model: str, scale: int, width: int, height: int, peak_gflops: float | None,
+           ms: float) -> dict[str, float | None]:
+    macs = macs_per_pixel(inference_graph(load_model(model, scale))) * width * height
+    floor = 2 * macs / peak_gflops / 1e6 if peak_gflops else None
+    return {"gmac_per_frame": round(macs / 1e9, 3), "floor_ms": floor and round(floor, 2),
+            "of_floor": floor and round(floor / ms, 3)}
 
 
 def _agreement(be: Backend, x: torch.Tensor, model: str, scale: int, luma: torch.Tensor) -> float:

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from vidsr.errors import ConfigError
 from vidsr.frames import parse_target
-from vidsr.models import RUNNABLE, SCALES
+from vidsr.models import MODELS, SCALES
 
 Device = Literal["auto", "cpu", "cuda"]
 BackendName = Literal["auto", "tensorrt", "compile", "eager"]
@@ -58,9 +58,9 @@ class Options:
     stream: StreamOptions = field(default_factory=StreamOptions)
 
     def __post_init__(self) -> None:
-        if self.model not in ("auto", *RUNNABLE):
+        if self.model not in ("auto", *MODELS):
             raise ConfigError(
-                f"unknown model {self.model!r}; choose one of: auto, {', '.join(RUNNABLE)}")
+                f"unknown model {self.model!r}; choose one of: auto, {', '.join(MODELS)}")
         if (self.scale is None) == (self.target is None):
             raise ConfigError("give exactly one of scale and target")
         if self.scale is not None and self.scale not in SCALES:

@@ -66,6 +66,7 @@ class LiveStats:
     height: int = 0
     model: str = ""  # the model running, once chosen, and why
     model_reason: str = ""
+    before_keyframe: int = 0  # video packets skipped while waiting for the first keyframe
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -106,11 +107,9 @@ def output_format(url: str) -> tuple[str | None, dict[str, str]]:
 
 def open_input(url: str, timeout: float) -> av.container.InputContainer:
     """Open a live source; `-` is stdin."""
+    # A short probe, and its packets kept (no `fflags=nobuffer`): they may hold the stream's
+    # only keyframe for seconds, and at most half a second is replayed (then dropped if late).
     options = {"analyzeduration": "500000", "probesize": "500000"}
-    if is_network(url):
-        # Start at the live edge: packets read while probing are discarded, not queued. A pipe
-        # or file has no live edge (the writer waits for us), so there they are kept.
-        options["fflags"] = "nobuffer"
     try:
         src = av.open("pipe:0" if url == "-" else url, options=options, timeout=timeout)
     except (av.FFmpegError, OSError, RuntimeError) as exc:
@@ -223,6 +222,7 @@ class _Reader(threading.Thread):
         self.rate: Fraction | None = None  # the first session's nominal frame rate
         self.frames_in = 0
         self.reconnects = 0
+        self.before_keyframe = 0  # video packets skipped while waiting for the first keyframe
 
     def run(self) -> None:
         network = is_network(self.url)
@@ -275,12 +275,17 @@ class _Reader(threading.Thread):
         self.ready.set()
         self.timeline.new_session()
         got = 0
+        keyed = False  # joined mid-GOP, nothing decodes before a keyframe: skip, count, say so
         try:
             for packet in src.demux(*(s for s in (video, audio) if s is not None)):
                 received = time.monotonic()
                 if self.stop.is_set():
                     break
                 if packet.stream is video:
+                    keyed = keyed or packet.is_keyframe
+                    if not keyed:
+                        self.before_keyframe += 1
+                        continue
                     for frame in _decode(packet):
                         ts = frame.pts if frame.pts is not None else packet.dts
                         if ts is None:
@@ -477,6 +482,7 @@ def stream(
             width=writer.video.codec_context.width if writer else 0,
             height=writer.video.codec_context.height if writer else 0,
             model=chosen.model if chosen else "", model_reason=chosen.reason if chosen else "",
+            before_keyframe=reader.before_keyframe,
         )
 
     ended = False  # the source finished (rather than `stop` being set)
@@ -558,18 +564,18 @@ def _select_backend(opts: Options, scale: int, height: int, width: int,
 
 def send_pattern(url: str, *, width: int, height: int, fps: int, seconds: float,
                  stop: threading.Event | None = None, audio: bool = True,
-                 format: str | None = None) -> int:
+                 format: str | None = None, keyframe_every: int | None = None) -> int:
     """Send a moving gradient (and a 440 Hz tone) to `url` in real time; returns frames sent.
 
-    MPEG-TS unless `format` says otherwise (`flv` for RTMP). A keyframe every second so a
-    receiver that joins late starts within one.
+    MPEG-TS unless `format` says otherwise (`flv` for RTMP). A keyframe every `keyframe_every`
+    frames, by default every second so that a receiver that joins late starts within one.
     """
     fmt = format or output_format(url)[0] or "mpegts"
     rate = 48_000
     with av.open(url, "w", format=fmt) as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.codec_context.gop_size = fps
+        video.codec_context.gop_size = keyframe_every or fps
         video.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
         sound = out.add_stream("aac", rate=rate, layout="mono") if audio else None
         yy, xx = np.mgrid[0:height, 0:width]
@@ -611,7 +617,7 @@ def free_udp_port() -> int:
 
 def measure_latency(*, width: int = 320, height: int = 180, fps: int = 30, seconds: float = 10.0,
                     opts: Options | None = None,
-                    backend: Backend | None = None) -> dict[str, float]:
+                    backend: Backend | None = None) -> dict[str, float | str]:
     """Added latency (ms, packet read → packet muxed) and sustained output fps of a live run.
 
     A paced test pattern goes over loopback UDP into `stream`, which writes MPEG-TS to a
@@ -645,4 +651,4 @@ def measure_latency(*, width: int = 320, height: int = 180, fps: int = 30, secon
     return {**{f"{k}_ms": v for k, v in final.latency_ms.items()},
             "fps": float(np.median(steady)) if steady else 0.0,
             "frames_in": final.frames_in, "frames_out": final.frames_out,
-            "dropped": final.dropped}
+            "dropped": final.dropped, "model": final.model, "model_reason": final.model_reason}

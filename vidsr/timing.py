@@ -36,6 +36,16 @@ def time_runs(
     return seconds
 
 
+def matmul_gflops(device: torch.device, n: int = 2048) -> float:
+    """Best GFLOP/s of an n×n matmul in the dtype backends use there (fp32 on the CPU, fp16 on
+    CUDA): the peak a convolution lowered to GEMM can reach, so `MACs · 2 / peak` is a floor."""
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    seconds = time_runs(lambda: a @ b, device, warmup=2, min_runs=5, min_time=1.0)
+    return 2 * n**3 / min(seconds) / 1e9
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="measure frames/s: model only, the whole pipeline, or latency")
     p.add_argument("--mode", choices=("model", "pipeline", "latency"), default="model")
-    p.add_argument("--model", default="espcn,fsrcnn", help="comma-separated (default espcn,fsrcnn)")
+    p.add_argument("--model", default="small,tiny,espcn,fsrcnn",
+                   help="comma-separated (default small,tiny,espcn,fsrcnn)")
     p.add_argument("--scale", default="2", help="comma-separated model scales (default 2)")
     p.add_argument(
         "--backend",
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     from vidsr import bench
     from vidsr.backends.select import resolve_device
     from vidsr.errors import ConfigError
+    from vidsr.timing import matmul_gflops
 
     device = resolve_device(args.device)
     models = _list(args.model)
@@ -73,6 +75,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     source = args.input or bench.SAMPLE
     machine = bench.machine()
     results: list[Any] = []
+    peak = matmul_gflops(device) if args.mode == "model" else None
     for model, scale, backend in itertools.product(models, scales, backends):
         if args.mode == "model":
             for batch in batches:
@@ -87,6 +90,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                         height=height,
                         device=device,
                         min_time=args.min_time,
+                        peak_gflops=peak,
                     )
                 )
         elif args.mode == "pipeline":
@@ -138,7 +142,8 @@ def _show(ui: UI, mode: str, results: list[Any]) -> None:
     if mode == "model":
         ui.table(
             "model only (frames/s: median ± IQR; ms/frame)",
-            ["case", "backend", "batch", "fps", "± IQR", "ms p50", "ms p95", "agree dB", "GPU MiB"],
+            ["case", "backend", "batch", "fps", "± IQR", "ms p50", "ms p95", "GMAC", "of floor",
+             "agree dB", "GPU MiB"],
             [
                 (
                     f"{r.model} x{r.scale} {r.width}x{r.height}",
@@ -148,6 +153,8 @@ def _show(ui: UI, mode: str, results: list[Any]) -> None:
                     f"{r.stats.fps_iqr:.1f}",
                     f"{r.stats.ms_p50:.1f}",
                     f"{r.stats.ms_p95:.1f}",
+                    f"{r.gmac_per_frame:.2f}",
+                    "-" if r.of_floor is None else f"{r.of_floor:.0%}",
                     f"{r.agreement_db:.1f}",
                     "-" if r.peak_memory_mb is None else f"{r.peak_memory_mb:.0f}",
                 )

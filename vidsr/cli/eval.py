@@ -67,7 +67,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 @dataclass(frozen=True)
 class Row:
     name: str  # as the table shows it: the model's name, or the weight file's stem
-    arch: str
+    runs_as: str  # the `model` option vidsr.upscale gets (a weight file: its architecture)
     model: Any  # torch.nn.Module, eval mode
     shipped: bool
 
@@ -137,7 +137,7 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
     clips += [pan_clip(p.stem, read_rgb(p), args.scale) for p in args.pan]
     # Shipped models run as users run them (backend auto); weight files on an eager backend.
     upscalers = [
-        (row.name, pipeline_upscaler(row.arch, args.scale, "auto" if row.shipped else
+        (row.name, pipeline_upscaler(row.runs_as, args.scale, "auto" if row.shipped else
                                      EagerBackend(inference_graph(row.model), torch.device("cpu"))))
         for row in models
     ]

@@ -26,16 +26,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
     rows: dict[str, list[list[object]]] = {k: [] for k in TABLES}
     records = []
-    for (arch, scale), entry in SHIPPED.items():
-        model, meta = load_with_meta(arch, scale)
+    for (name, scale), entry in SHIPPED.items():
+        model, meta = load_with_meta(name, scale)
         degrade = meta["config"].get("degrade", "bicubic")
         macs = macs_per_pixel(inference_graph(model))
         val = meta.get("val", {})
         rows[degrade].append([
-            f"{arch} x{scale}", f"{macs:,}", val.get("psnr", "—"), val.get("ssim", "—"),
+            f"{name} x{scale}", f"{macs:,}", val.get("psnr", "—"), val.get("ssim", "—"),
             val.get("bicubic_psnr", "—"), entry.file,
         ])
-        records.append({"model": arch, "scale": scale, "file": entry.file,
+        records.append({"model": name, "scale": scale, "file": entry.file,
                         "sha256": entry.sha256, "degrade": degrade, "macs_per_pixel": macs,
                         **meta})
     for degrade, title in TABLES.items():

@@ -96,6 +96,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _line(s: LiveStats) -> str:
+    if not s.frames_in and s.before_keyframe:
+        return f"waiting for a keyframe ({s.before_keyframe} packets skipped)"
     return (f"{s.model or 'choosing a model'} · in {s.input_fps:5.1f} fps · "
             f"out {s.output_fps:5.1f} fps · dropped {s.dropped} · "
             f"queue {s.queue_depth} · added latency p50 {s.latency_ms['p50']:.0f} ms "

@@ -35,7 +35,8 @@ ARCHS: dict[str, Callable[[int], nn.Module]] = {
 
 @dataclass(frozen=True)
 class Shipped:
-    arch: str
+    name: str  # what `--model` takes
+    arch: str  # the ARCHS entry the weights are for
     scale: int
     sha256: str  # of the whole file, whose name carries its first 8 hex digits
 
@@ -49,17 +50,24 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
-    Shipped("espcn", 2, "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
-    Shipped("espcn", 3, "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
-    Shipped("espcn", 4, "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
-    Shipped("fsrcnn", 2, "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
-    Shipped("fsrcnn", 3, "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
-    Shipped("fsrcnn", 4, "78d0f68880a3c7250537d8a15c9b111902f09d8995683d7f82b2b06744f8b474"),
+    Shipped("espcn", "espcn", 2,
+            "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
+    Shipped("espcn", "espcn", 3,
+            "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
+    Shipped("espcn", "espcn", 4,
+            "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
+    Shipped("fsrcnn", "fsrcnn", 2,
+            "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
+    Shipped("fsrcnn", "fsrcnn", 3,
+            "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
+    Shipped("fsrcnn", "fsrcnn", 4,
+            "78d0f68880a3c7250537d8a15c9b111902f09d8995683d7f82b2b06744f8b474"),
 )
 
-SHIPPED: dict[tuple[str, int], Shipped] = {(s.arch, s.scale): s for s in _SHIPPED_FILES}
-# The models `upscale` and `stream` can run: those with shipped weights, in the order listed.
-RUNNABLE: tuple[str, ...] = tuple(dict.fromkeys(s.arch for s in _SHIPPED_FILES))
+SHIPPED: dict[tuple[str, int], Shipped] = {(s.name, s.scale): s for s in _SHIPPED_FILES}
+# Every name `--model` takes besides auto: shipped models first, then bare architectures (which
+# fail with a clear ModelError where no weights ship for the scale).
+MODELS: tuple[str, ...] = tuple(dict.fromkeys([*(s.name for s in _SHIPPED_FILES), *ARCHS]))
 
 
 def build(name: str, scale: int) -> nn.Module:
@@ -75,11 +83,13 @@ def build(name: str, scale: int) -> nn.Module:
 
 def load_with_meta(name: str, scale: int) -> tuple[nn.Module, dict[str, Any]]:
     """The shipped model (eval mode, CPU, float32) and its metadata."""
-    model = build(name, scale)
     entry = SHIPPED.get((name, scale))
     if entry is None:
+        if name not in MODELS:
+            raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
         have = ", ".join(f"{a} x{s}" for a, s in sorted(SHIPPED)) or "none"
         raise ModelError(f"no shipped weights for {name} x{scale} (shipped: {have})")
+    model = build(entry.arch, scale)
     state, meta = weights.load(entry.path, entry.sha256)
     model.load_state_dict(state)
     return model.eval(), meta
