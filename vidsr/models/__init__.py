@@ -50,6 +50,10 @@ class Shipped:
 
 
 _SHIPPED_FILES = (
+    # Trained for real streams (--degrade video): the defaults.
+    Shipped("small", "small", 3,
+            "85b06223571c92dce539d7ba1600c6477273ca8e1ceb8f5552fd104d0e59c4a3"),
+    # The papers' protocol (--degrade bicubic).
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
     Shipped("espcn", "espcn", 3,
