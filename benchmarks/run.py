@@ -23,6 +23,7 @@ import torch
 
 from vidsr import bench
 from vidsr.errors import BackendUnavailable
+from vidsr.timing import matmul_gflops
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -30,15 +31,18 @@ import readme_table  # noqa: E402
 
 # (model, scale, input WxH): the input sizes a user upscales towards 1080p, and 1080p -> 2160p.
 CASES = [
-    ("espcn", 3, (640, 360)),
-    ("fsrcnn", 3, (640, 360)),
+    ("small", 3, (640, 360)),
+    ("tiny", 3, (640, 360)),
+    ("small", 2, (960, 540)),
+    ("tiny", 2, (960, 540)),
     ("espcn", 2, (960, 540)),
     ("fsrcnn", 2, (960, 540)),
-    ("espcn", 2, (1280, 720)),
-    ("fsrcnn", 2, (1280, 720)),
-    ("espcn", 2, (1920, 1080)),
-    ("fsrcnn", 2, (1920, 1080)),
+    ("small", 2, (1280, 720)),
+    ("tiny", 2, (1280, 720)),
+    ("small", 2, (1920, 1080)),
+    ("tiny", 2, (1920, 1080)),
 ]
+PIPELINE_MODELS = ("small", "tiny", "espcn")
 GPU_BATCHES, CPU_BATCHES = (1, 4, 16, 64), (1, 4)
 GPU_BACKENDS, CPU_BACKENDS = ("eager", "compile", "tensorrt"), ("eager",)
 
@@ -57,6 +61,7 @@ def main() -> int:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     gpu = device.type == "cuda"
     machine = bench.machine()
+    peak = matmul_gflops(device)
     cases = [(m, s, (w // 8, h // 8)) for m, s, (w, h) in CASES[:4]] if args.quick else CASES
     timing = (
         dict(warmup=1, min_runs=2, min_time=0.0)
@@ -84,6 +89,7 @@ def main() -> int:
                             width=w,
                             height=h,
                             device=device,
+                            peak_gflops=peak,
                             **timing,
                         )
                     )
@@ -91,7 +97,7 @@ def main() -> int:
                     log.info("  skipped: %s", exc)
                     break
     pipeline_results, latency_results = [], []
-    for model in ("espcn", "fsrcnn"):
+    for model in PIPELINE_MODELS:
         log.info("pipeline: %s x2 on %s", model, bench.SAMPLE.name)
         pipeline_results.append(
             bench.bench_pipeline(

@@ -46,7 +46,6 @@ class RunStats:
     model_reason: str  # why this model (`auto` says what it measured)
     device: str
     corrupt: int  # input packets the decoder rejected (their frames are missing)
-    dropped: int  # frames dropped (always 0 for files; live streams may drop)
     dropped_streams: list[str] = field(default_factory=list)  # copied streams the output can't hold
     busy: dict[str, float] = field(default_factory=dict)  # seconds per stage (decode, h2d, …)
     resumed: int = 0  # frames an interrupted earlier run had finished (--resume)
@@ -132,7 +131,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
         backend=engine.name, reason=reason, model_reason=model.reason, device=str(device),
         corrupt=source.corrupt,
-        dropped=0, dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
+        dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
 
 

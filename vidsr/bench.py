@@ -42,7 +42,7 @@ from vidsr.errors import BackendUnavailable, EngineError, NotAVideo
 from vidsr.frames import FrameBatch, Geometry, fill_frame, plan
 from vidsr.live import percentiles
 from vidsr.models import load_model
-from vidsr.models.collapsible import macs_per_pixel
+from vidsr.models.collapsible import Collapsible, macs_per_pixel
 from vidsr.pipeline import Upscaler
 from vidsr.probe import VideoInfo
 from vidsr.sink import Sink, open_output
@@ -570,12 +570,16 @@ def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Pa
             f"{exc.name} is not installed: pip install 'vidsr[bench]'"
         ) from exc
     h, w = lumas[0].shape
+    net = load_model(model, scale)
+    if isinstance(net, Collapsible):  # its plain convolutions, as every vidsr backend runs it
+        net = net.collapse()
     # The TorchScript exporter: the dynamo one would also need onnxscript, for the same graph.
-    # Its deprecation warning is torch's business, not the user's.
+    # Its deprecation and constant-folding warnings are torch's business, not the user's.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
         torch.onnx.export(
-            load_model(model, scale),
+            net,
             (torch.zeros(1, 1, h, w),),
             str(onnx_path),
             dynamo=False,

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from vidsr.errors import BackendUnavailable
 
-Plane = NDArray[np.floating]
+Plane = NDArray[np.number]
 
 
 def _crop(a: Plane, shave: int) -> NDArray[np.float64]:

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--scaler", default="bicubic",
         help="video: swscale scalers that shrink the clip, comma-separated (default bicubic)",
     )
-    p.add_argument("--frames", type=int, default=30, help="video: frames per clip (default 30)")
+    p.add_argument("--frames", type=int, default=30, help="video: frames per clip or pan (default 30)")
     p.add_argument("--no-vmaf", action="store_true", help="video: skip VMAF (it is the slow part)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true")
@@ -115,6 +115,7 @@ def _stills(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
 
 def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
     import torch
+    from rich.progress import TaskID
 
     from vidsr.backends.eager import EagerBackend
     from vidsr.backends.select import inference_graph
@@ -134,7 +135,7 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
             ui.warn("no VMAF columns: pip install 'vidsr[vmaf]' to get them")
             with_vmaf = False
     clips = [read_clip(p, args.scale, args.frames) for p in args.video]
-    clips += [pan_clip(p.stem, read_rgb(p), args.scale) for p in args.pan]
+    clips += [pan_clip(p.stem, read_rgb(p), args.scale, args.frames) for p in args.pan]
     # Shipped models run as users run them (backend auto); weight files on an eager backend.
     upscalers = [
         (row.name, pipeline_upscaler(row.runs_as, args.scale, "auto" if row.shipped else
@@ -153,7 +154,7 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
                                                        with_vmaf=with_vmaf))
                     except BackendUnavailable as exc:
                         raise ConfigError(str(exc)) from exc
-                    bar.update(0, completed=len(results), rate="", extra=clip.name)
+                    bar.update(TaskID(0), completed=len(results), rate="", extra=clip.name)
     for r in results:
         ref = r.rows[PLAYER]
         ui.table(

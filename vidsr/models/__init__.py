@@ -51,8 +51,12 @@ class Shipped:
 
 _SHIPPED_FILES = (
     # Trained for real streams (--degrade video): the defaults.
+    Shipped("small", "small", 2,
+            "57529cba5d3f0058b434d3beafd459a28784b730038f2af2c7c5cc07b9e7d046"),
     Shipped("small", "small", 3,
             "85b06223571c92dce539d7ba1600c6477273ca8e1ceb8f5552fd104d0e59c4a3"),
+    Shipped("small", "small", 4,
+            "b76008da33f89fe01ed2adf7acfbea9210bd17d776b8eaa21261003c7dcb1f6b"),
     # The papers' protocol (--degrade bicubic).
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),

@@ -33,7 +33,7 @@ def bicubic_phases(scale: int) -> torch.Tensor:
     offsets = np.arange(BASE_TAPS) - BASE_TAPS // 2
     for phase in range(scale):
         u = (phase + 0.5) / scale - 0.5  # the sample's position relative to LR pixel q
-        taps[phase] = cubic(u - offsets)
+        taps[phase] = cubic((u - offsets).astype(np.float64))
         taps[phase] /= taps[phase].sum()
     kernel = np.einsum("ak,bl->abkl", taps, taps).reshape(scale * scale, 1, BASE_TAPS, BASE_TAPS)
     return torch.from_numpy(kernel).float()
@@ -79,6 +79,8 @@ class SRNet(nn.Module):
     Takes N×1×H×W float luma in [0, 1]; returns N×1×(rH)×(rW).
     """
 
+    base: torch.Tensor
+
     def __init__(self, scale: int, head: nn.Module, body: list[nn.Module],
                  tail: nn.Module, features: int) -> None:
         super().__init__()
@@ -102,6 +104,9 @@ class SRNet(nn.Module):
 
 class Collapsible(SRNet):
     """The training form. `features` f, `blocks` m, linear blocks `expand` wide."""
+
+    head: LinearBlock
+    tail: LinearBlock
 
     def __init__(self, scale: int, features: int, blocks: int, expand: int = 256) -> None:
         super().__init__(
