@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,15 @@ def test_shipped_model_beats_bicubic_on_set5_as_its_metadata_claims(name: str, s
     assert report.mean("psnr") == pytest.approx(claimed["psnr"], abs=0.02)
     assert report.mean("bicubic_psnr") == pytest.approx(claimed["bicubic_psnr"], abs=0.02)
     assert report.mean("psnr") > report.mean("bicubic_psnr") + (0.2 if video else 0.5)
+
+
+def test_models_lists_both_families_with_their_cost(capsys: pytest.CaptureFixture[str]) -> None:
+    from vidsr.cli import main
+
+    assert main(["models", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)["models"]
+    by_name = {(r["model"], r["scale"]): r for r in records}
+    assert by_name[("small", 2)]["degrade"] == "video"
+    assert by_name[("espcn", 2)]["degrade"] == "bicubic"
+    # The fast tier is a quarter of ESPCN's arithmetic, as the model card says.
+    assert by_name[("small", 2)]["macs_per_pixel"] * 3.5 < by_name[("espcn", 2)]["macs_per_pixel"]

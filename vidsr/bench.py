@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -398,7 +399,7 @@ def bench_pipeline(
         baselines = [
             _bicubic_baseline(batches, geometry, device, be.dtype, vidsr_infer),
             _naive_baseline(path, Path(tmp) / "naive.mp4", model, scale, n, run.fps),
-            *_opencv_baseline(batches, model, scale, Path(tmp) / "model.onnx", vidsr_infer),
+            *_opencv_baselines(path, Path(tmp), batches, model, scale, vidsr_infer, run.fps),
         ]
     slowest = min(stages, key=lambda s: s.alone_fps)
     rate = float(info.rate) if info.rate else float("nan")
@@ -501,17 +502,21 @@ def _naive_baseline(
     return Baseline("naive loop (RGB, 1 thread, batch 1)", fps, vidsr_fps / fps, "end-to-end")
 
 
-def _opencv_baseline(
-    batches: list[FrameBatch], model: str, scale: int, onnx_path: Path, vidsr_infer: float
-) -> list[Baseline]:
+def _opencv_baselines(src: Path, tmp: Path, batches: list[FrameBatch], model: str, scale: int,
+                      vidsr_infer: float, vidsr_fps: float) -> list[Baseline]:
     lumas = [b.y[i, 0].numpy() for b in batches for i in range(len(b))]
     try:
-        fps = opencv_dnn_fps(lumas, model, scale, onnx_path)
+        stage = opencv_dnn_fps(lumas, model, scale, tmp / "model.onnx")
     except BackendUnavailable as exc:
         log.info("no OpenCV baseline: %s", exc)
         return []
+    loop = opencv_loop_fps(src, tmp / "opencv.mp4", model, scale, tmp / "loop.onnx",
+                           frames=len(lumas))
     return [
-        Baseline("OpenCV DNN (same weights, ONNX)", fps, vidsr_infer / fps, "model stage alone")
+        Baseline("OpenCV DNN (same weights, ONNX)", stage, vidsr_infer / stage,
+                 "model stage alone"),
+        Baseline("OpenCV dnn_superres-style loop (same weights)", loop, vidsr_fps / loop,
+                 "end-to-end"),
     ]
 
 
@@ -559,9 +564,8 @@ _YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC).astype(np.float32)
 _YCC_OFFSET = np.array([0.0, 0.5, 0.5], dtype=np.float32)
 
 
-def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Path) -> float:
-    """Frames/s of OpenCV's DNN module running the shipped weights (exported to ONNX) on each
-    uint8 Y plane, one frame at a time, as `dnn_superres` does."""
+def opencv_net(model: str, scale: int, height: int, width: int, onnx_path: Path) -> Any:
+    """OpenCV's DNN module loaded with the shipped weights, exported to ONNX for h×w frames."""
     try:
         import cv2
         import onnx  # noqa: F401  (torch.onnx.export needs it)
@@ -569,7 +573,6 @@ def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Pa
         raise BackendUnavailable(
             f"{exc.name} is not installed: pip install 'vidsr[bench]'"
         ) from exc
-    h, w = lumas[0].shape
     net = load_model(model, scale)
     if isinstance(net, Collapsible):  # its plain convolutions, as every vidsr backend runs it
         net = net.collapse()
@@ -578,15 +581,16 @@ def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        torch.onnx.export(
-            net,
-            (torch.zeros(1, 1, h, w),),
-            str(onnx_path),
-            dynamo=False,
-            input_names=["y"],
-            output_names=["out"],
-        )
-    dnn = cv2.dnn.readNetFromONNX(str(onnx_path))
+        torch.onnx.export(net, (torch.zeros(1, 1, height, width),), str(onnx_path),
+                          dynamo=False, input_names=["y"], output_names=["out"])
+    return cv2.dnn.readNetFromONNX(str(onnx_path))
+
+
+def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Path) -> float:
+    """Frames/s of OpenCV's DNN module running the shipped weights (exported to ONNX) on each
+    uint8 Y plane, one frame at a time, as `dnn_superres` does."""
+    h, w = lumas[0].shape
+    dnn = opencv_net(model, scale, h, w, onnx_path)
     blobs = [y.astype(np.float32)[None, None] / 255.0 for y in lumas]
     dnn.setInput(blobs[0])
     dnn.forward()  # warm-up
@@ -595,6 +599,36 @@ def opencv_dnn_fps(lumas: Sequence[Plane], model: str, scale: int, onnx_path: Pa
         dnn.setInput(blob)
         dnn.forward()
     return len(blobs) / (time.perf_counter() - t0)
+
+
+def opencv_loop_fps(src: Path, dst: Path, model: str, scale: int, onnx_path: Path, *,
+                    frames: int | None = None) -> float:
+    """The frame loop `dnn_superres` users write, end to end: cv2.VideoCapture → BGR → YCrCb →
+    the net on Y, bicubic on CrCb (what `DnnSuperResImpl.upsample` does for these models) →
+    BGR → cv2.VideoWriter. The same weights as vidsr; returns its frames/s."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(src))
+    w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    dnn = opencv_net(model, scale, h, w, onnx_path)
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"),
+                          cap.get(cv2.CAP_PROP_FPS) or 30, (w * scale, h * scale))
+    t0, count = time.perf_counter(), 0
+    try:
+        while frames is None or count < frames:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            ycc = cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)
+            dnn.setInput(ycc[None, None, :, :, 0].astype(np.float32) / 255.0)
+            y = np.clip(dnn.forward()[0, 0] * 255.0, 0, 255).astype(np.uint8)
+            cc = cv2.resize(ycc[..., 1:], (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+            out.write(cv2.cvtColor(np.dstack([y, cc]), cv2.COLOR_YCrCb2BGR))
+            count += 1
+    finally:
+        cap.release()
+        out.release()
+    return count / (time.perf_counter() - t0)
 
 
 # ---------------------------------------------------------------------------------------------

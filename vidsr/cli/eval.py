@@ -45,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--scaler", default="bicubic",
         help="video: swscale scalers that shrink the clip, comma-separated (default bicubic)",
     )
-    p.add_argument("--frames", type=int, default=30, help="video: frames per clip or pan (default 30)")
+    p.add_argument("--frames", type=int, default=30,
+                   help="video: frames per clip or pan (default 30)")
     p.add_argument("--no-vmaf", action="store_true", help="video: skip VMAF (it is the slow part)")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--json", action="store_true")
