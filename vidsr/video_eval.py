@@ -107,7 +107,9 @@ def encode_stream(clip: Clip, scale: int, scaler: str, crf: int, path: Path) -> 
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=clip.rate)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.options = {"crf": str(crf)}
+        # x264's SIMD reads past the planes' ends (see degrade.encode_decode): without it, and on
+        # one thread, the same clip gives the same stream, so the player row is reproducible.
+        stream.options = {"crf": str(crf), "threads": "1", "x264-params": "asm=0"}
         for i, frame in enumerate(clip.frames):
             small = frame.reformat(w, h, "yuv420p", interpolation=scaler.upper())
             small.pts, small.time_base = i, 1 / clip.rate

@@ -16,3 +16,16 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     size.add_argument("--target", help="720p, 1080p, 1440p, 2160p or WxH (aspect kept)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"))
     p.add_argument("--backend", choices=("auto", "tensorrt", "compile", "eager"))
+
+
+def model_names(text: str | None, scale: int) -> list[str]:
+    """`--model a,b` as shipped model names, `auto` (also the default) resolved the way a file
+    gets it: the best-quality model at `scale`."""
+    import torch
+
+    from vidsr.backends.auto import choose
+    from vidsr.config import Options
+
+    return [choose(n, scale, need_fps=None, device=torch.device("cpu"), backend="eager",
+                   batch=1, height=1, width=1).model
+            for n in (text or Options().model).split(",")]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rich.progress import TaskID
 
+from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
 if TYPE_CHECKING:
@@ -60,16 +61,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 
 def _split(args: argparse.Namespace, ui: UI) -> int:
     from vidsr.api import upscale
-    from vidsr.backends.auto import choose
     from vidsr.backends.eager import EagerBackend
     from vidsr.backends.select import inference_graph, resolve_device
     from vidsr.compare import SplitScreen
-    from vidsr.config import Options
     from vidsr.models import load_model
 
     device = resolve_device("auto")
-    model = choose((args.model or Options().model).split(",")[0], args.scale, need_fps=None,
-                   device=device, backend="eager", batch=1, height=1, width=1).model
+    model = model_names(args.model, args.scale)[0]
     engine = SplitScreen(EagerBackend(inference_graph(load_model(model, args.scale)), device),
                          args.scale)
     try:
@@ -87,15 +85,13 @@ def _split(args: argparse.Namespace, ui: UI) -> int:
 
 
 def _picture(args: argparse.Namespace, ui: UI) -> int:
-    from vidsr.config import Options
     from vidsr.dataset import IMAGE_SUFFIXES, read_rgb
     from vidsr.errors import OutputError
     from vidsr.video_eval import pan_clip, pipeline_upscaler, read_clip, upscaled
 
     if args.output.exists() and not args.overwrite:
         raise OutputError(f"{args.output} exists (add --overwrite to replace it)")
-    names = (args.model or Options().model).split(",")
-    rows = [(n, pipeline_upscaler(n, args.scale)) for n in names]
+    rows = [(n, pipeline_upscaler(n, args.scale)) for n in model_names(args.model, args.scale)]
     if args.lr:
         return _picture_of(args, ui, None, *_lr_rows(args, rows))
     still = args.input.suffix.lower() in IMAGE_SUFFIXES

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
 DEFAULT_CRFS = "18,23,30"
@@ -75,10 +76,9 @@ class Row:
 
 def _models(args: argparse.Namespace) -> list[Row]:
     """Shipped models by name, then weight files."""
-    from vidsr.config import Options
     from vidsr.models import build, load_model, weights
 
-    names = args.model.split(",") if args.model else ([] if args.weights else [Options().model])
+    names = [] if args.weights and not args.model else model_names(args.model, args.scale)
     rows = [Row(n, n, load_model(n, args.scale), True) for n in names]
     for path in args.weights:
         state, meta = weights.load(path)
