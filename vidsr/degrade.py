@@ -82,9 +82,7 @@ def to_yuv(rgb: NDArray[np.uint8], scale: int, scaler: str) -> av.VideoFrame:
     else:
         interpolation = scaler.upper()
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-    small = frame.reformat(w, h, "yuv420p", interpolation=interpolation)
-    # A fresh frame, not swscale's: its padding need not be initialised.
-    return av.VideoFrame.from_ndarray(small.to_ndarray(), format="yuv420p")
+    return frame.reformat(w, h, "yuv420p", interpolation=interpolation)
 
 
 def add_noise(frame: av.VideoFrame, sigma: float, rng: np.random.Generator) -> av.VideoFrame:

@@ -32,6 +32,7 @@ from vidsr.probe import open_input, video_stream
 
 Planes = list[NDArray[np.uint8]]
 PLAYER = "bicubic (player)"
+SCALERS = ("bicubic", "bilinear", "area", "lanczos")  # swscale's, as senders shrink video
 PAN_FRAMES = 30  # frames per still in a pan clip
 PAN_SPEED = (2, 1)  # HR pixels per frame (x, y): slow enough to stay sharp, fast enough to code
 

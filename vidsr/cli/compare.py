@@ -132,8 +132,8 @@ def _picture_of(args: argparse.Namespace, ui: UI, reference: list[av.VideoFrame]
             scores[name] = vars(s)
             label += f"  {s.psnr:.2f} dB" + (f" · NEG {s.vmaf_neg:.1f}" if s.vmaf_neg else "")
         panels.append(Panel(label, _rgb(out[shown])))
-    crop = _crop(args.crop) if args.crop else detail_crop(
-        luma((reference or frames[PLAYER])[shown]), args.size)
+    y = luma((reference or frames[PLAYER])[shown])
+    crop = _crop(args.crop, y.shape) if args.crop else detail_crop(y, args.size)
     picture = sheet(panels, crop, args.zoom)
     _write_png(args.output, picture)
     stream = f"; stream {kbps:.0f} kbit/s" if kbps is not None else ""
@@ -148,13 +148,15 @@ def _rgb(frame: av.VideoFrame) -> NDArray[np.uint8]:
     return frame.to_ndarray(format="rgb24")
 
 
-def _crop(text: str) -> tuple[int, int, int, int]:
+def _crop(text: str, frame: tuple[int, ...]) -> tuple[int, int, int, int]:
     from vidsr.errors import ConfigError
 
     try:
         x, y, w, h = (int(v) for v in text.split(","))
     except ValueError as exc:
         raise ConfigError(f"--crop takes X,Y,W,H, not {text!r}") from exc
+    if min(x, y) < 0 or min(w, h) < 1 or x + w > frame[1] or y + h > frame[0]:
+        raise ConfigError(f"--crop {text} is not inside the {frame[1]}x{frame[0]} output")
     return x, y, w, h
 
 

@@ -122,7 +122,14 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
     from vidsr.backends.select import inference_graph
     from vidsr.dataset import read_rgb
     from vidsr.errors import BackendUnavailable, ConfigError
-    from vidsr.video_eval import PLAYER, evaluate_stream, pan_clip, pipeline_upscaler, read_clip
+    from vidsr.video_eval import (
+        PLAYER,
+        SCALERS,
+        evaluate_stream,
+        pan_clip,
+        pipeline_upscaler,
+        read_clip,
+    )
 
     try:
         crfs = [int(c) for c in args.crf.split(",")]
@@ -144,6 +151,9 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
         for row in models
     ]
     scalers = args.scaler.split(",")
+    if unknown := set(scalers) - set(SCALERS):
+        raise ConfigError(f"unknown --scaler {', '.join(sorted(unknown))}; choose from "
+                          f"{', '.join(SCALERS)}")
     results = []
     total = len(clips) * len(scalers) * len(crfs)
     with ui.progress(f"eval x{args.scale}", total, unit="streams") as bar:
