@@ -113,3 +113,35 @@ def test_without_vmaf_torch_eval_says_how_to_get_it(
     captured = capsys.readouterr()
     assert code == 0 and "pip install 'vidsr[vmaf]'" in captured.err
     assert "espcn CRF 23" in captured.out
+
+
+def _ffmpeg_psnr_y(ref: av.VideoFrame, dist: av.VideoFrame) -> float:
+    """FFmpeg's own `psnr` filter (libavfilter), an independent computation of the figure."""
+    from fractions import Fraction
+
+    from av.filter import Graph
+
+    graph = Graph()
+    sources = [graph.add_buffer(width=ref.width, height=ref.height, format="yuv420p",
+                                time_base=Fraction(1, 30)) for _ in range(2)]
+    measure, sink = graph.add("psnr"), graph.add("buffersink")
+    sources[0].link_to(measure, 0, 0)
+    sources[1].link_to(measure, 0, 1)
+    measure.link_to(sink)
+    graph.configure()
+    for source, frame in zip(sources, (dist, ref), strict=True):
+        frame = frame.reformat(format="yuv420p")
+        frame.pts, frame.time_base = 0, Fraction(1, 30)
+        source.push(frame)
+    return float(sink.pull().metadata["lavfi.psnr.psnr.y"])
+
+
+def test_the_psnr_of_a_stream_agrees_with_ffmpegs_psnr_filter() -> None:
+    from vidsr.video_eval import upscaled
+
+    clip = read_clip(SAMPLE, 2, frames=4)
+    _, rows = upscaled(clip, 2, "bicubic", 30, [])
+    for ref, dist in zip(clip.frames, rows[PLAYER], strict=True):
+        ours = psnr(luma(dist), luma(ref))
+        assert ours == pytest.approx(_ffmpeg_psnr_y(ref, dist), abs=1e-4)
+        assert 20 < ours < 45  # a real, lossy stream: the check compares something
