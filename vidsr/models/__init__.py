@@ -57,6 +57,8 @@ _SHIPPED_FILES = (
             "85b06223571c92dce539d7ba1600c6477273ca8e1ceb8f5552fd104d0e59c4a3"),
     Shipped("small", "small", 4,
             "b76008da33f89fe01ed2adf7acfbea9210bd17d776b8eaa21261003c7dcb1f6b"),
+    Shipped("tiny", "tiny", 2,
+            "66deddf14b61d6f6ee6fe031642dad19ce4879a29ea57571fc8f68ee4bd61586"),
     # The papers' protocol (--degrade bicubic).
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
