@@ -59,6 +59,8 @@ _SHIPPED_FILES = (
             "b76008da33f89fe01ed2adf7acfbea9210bd17d776b8eaa21261003c7dcb1f6b"),
     Shipped("tiny", "tiny", 2,
             "66deddf14b61d6f6ee6fe031642dad19ce4879a29ea57571fc8f68ee4bd61586"),
+    Shipped("tiny", "tiny", 3,
+            "dce1618a605b54b1604d5da1c75a485e2b603acf74418cc4e6c1f3ff1744f822"),
     # The papers' protocol (--degrade bicubic).
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
