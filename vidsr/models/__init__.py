@@ -62,6 +62,8 @@ _SHIPPED_FILES = (
     Shipped("tiny", "tiny", 3,
             "dce1618a605b54b1604d5da1c75a485e2b603acf74418cc4e6c1f3ff1744f822"),
     # The papers' protocol (--degrade bicubic).
+    Shipped("small-paper", "small", 2,
+            "4ce66330438068781dfc5dbe814ceffe26507093932584eca5ddf0fc723092a7"),
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
     Shipped("espcn", "espcn", 3,
