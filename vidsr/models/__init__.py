@@ -61,6 +61,8 @@ _SHIPPED_FILES = (
             "66deddf14b61d6f6ee6fe031642dad19ce4879a29ea57571fc8f68ee4bd61586"),
     Shipped("tiny", "tiny", 3,
             "dce1618a605b54b1604d5da1c75a485e2b603acf74418cc4e6c1f3ff1744f822"),
+    Shipped("tiny", "tiny", 4,
+            "335f65d2ea96eaa3b531cc08963693bafe3f57ed8bd079d3cabafd7f794be0c3"),
     # The papers' protocol (--degrade bicubic).
     Shipped("small-paper", "small", 2,
             "4ce66330438068781dfc5dbe814ceffe26507093932584eca5ddf0fc723092a7"),
