@@ -38,7 +38,7 @@ def gains(eval_files: list[Path]) -> dict[str, dict[str, float]]:
     """model -> {"<file's label> <crf>": mean PSNR gain, …} from `vidsr eval --video --json`."""
     out: dict[str, dict[str, float]] = {}
     for path in eval_files:
-        label = "pans" if "pan" in path.name else "clips"
+        label = "pans" if "-pans-" in path.name else "clips"
         for g in json.loads(path.read_text())["mean_gain"]:
             row = out.setdefault(g["model"], {})
             row[f"{label} {g['crf']} psnr"] = g["psnr"]
@@ -79,7 +79,7 @@ def main() -> None:
                                         .mean("bicubic_psnr"), 2),
                           "set5_stream": round(evaluate(load_model("espcn", 2), stream, 2)
                                                .mean("bicubic_psnr"), 2)},
-              "eval_files": [str(p.relative_to(HERE.parent)) for p in args.eval], "models": rows}
+              "eval_files": [p.name for p in args.eval], "models": rows}
     out = RESULTS / f"{report['date']}-tiers-{host.slug}.json"
     out.write_text(json.dumps(report, indent=1) + "\n")
     _plot(report, out.with_suffix(".png"))

@@ -41,7 +41,7 @@ def test_a_file_gets_the_best_quality_without_timing(tmp_path: Path) -> None:
 def test_live_input_gets_the_best_model_that_keeps_up(tmp_path: Path) -> None:
     names = _candidates(2)
     # The best model is just too slow for 30 fps with headroom; the next one is fast enough.
-    fps = {m: 30 * HEADROOM * (0.9 if i == 0 else 10) for i, m in enumerate(names)}
+    fps = {m: 30 * HEADROOM["cpu"] * (0.9 if i == 0 else 10) for i, m in enumerate(names)}
     cache = _cache(tmp_path, fps)
     c = choose("auto", 2, need_fps=30, device=CPU, backend="eager", cache_dir=cache, **SHAPE)
     expected = names[1] if len(names) > 1 else names[0]

@@ -213,7 +213,7 @@ def test_readme_table_is_regenerated_between_the_markers(tmp_path: Path) -> None
     assert (
         "| Some CPU (2 cores) | espcn x2 | 960×540 → 1920×1080 | eager (float32) | 4 | 12.5" in text
     )
-    assert "| 85.0 | 2.80 | 0.94 | infer | 4.25× | - | 11.0 / 13.0 |" in text
+    assert "| 85.0 | 2.80 | 0.94 | infer | 4.25× | - | - | 11.0 / 13.0 |" in text
     rt.update(readme, [results])
     assert readme.read_text() == text  # idempotent
     assert "| infer | 1.000 | 90.0 | 0.900 |" in rt.summary(_report())
