@@ -81,3 +81,11 @@ def test_frame_batch_validates_and_shows_shapes() -> None:
         FrameBatch(y, uv, [0], Fraction(1, 24))
     with pytest.raises(ValueError, match="10-bit"):
         FrameBatch(y, uv, [0, 1], Fraction(1, 24), bits=10)
+
+
+def test_realtime_auto_times_the_models_and_says_which_kept_up(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4", frames=4)
+    stats = vidsr.upscale(src, tmp_path / "out.mp4", scale=2, batch=2, realtime=True,
+                          device="cpu", backend="eager")
+    assert stats.model in {"small", "tiny"} and "fps" in stats.model_reason
+    assert "source's 24 fps" in stats.model_reason  # make_clip's rate, not a default
