@@ -11,8 +11,10 @@ from vidsr.dataset import Image, load_images
 from vidsr.degrade import (
     CLIP_FRAMES,
     LR_WINDOW,
+    SOFT_SHARE,
     Recipe,
     degrade_clip,
+    draw_recipe,
     pan,
     stream_pairs,
     video_pairs,
@@ -75,3 +77,11 @@ def test_the_validation_stream_is_fixed() -> None:
     for x, y in zip(a, b, strict=True):
         assert (x.lr_y == y.lr_y).all()
         assert x.hr_y.shape == (x.lr_y.shape[0] * 3, x.lr_y.shape[1] * 3)
+
+
+def test_the_share_of_soft_sources_is_what_was_asked() -> None:
+    rng = np.random.default_rng(0)
+    assert not any(draw_recipe(rng, 0.0).soft for _ in range(200))
+    assert all(draw_recipe(rng, 1.0).soft for _ in range(200))
+    share = np.mean([draw_recipe(rng).soft > 0 for _ in range(2000)])
+    assert abs(share - SOFT_SHARE) < 0.05

@@ -106,4 +106,4 @@ def test_fields_added_later_stay_out_of_old_recipes(images: Path, tmp_path: Path
     # A paper-protocol run records no degrade/loss/clips, so the files made before those
     # options existed are still reproduced byte for byte by their recorded commands.
     _, meta = weights.load(train(_cfg(images, tmp_path, iterations=2)))
-    assert not {"degrade", "loss", "clips"} & set(meta["config"])
+    assert not {"degrade", "loss", "clips", "soft_share"} & set(meta["config"])

@@ -46,14 +46,17 @@ class Recipe:
     noise: float  # σ (grey levels) of sensor noise on the LR frames before encoding
 
 
-def draw_recipe(rng: np.random.Generator) -> Recipe:
+SOFT_SHARE = 0.35  # of clips whose source is blurred
+
+
+def draw_recipe(rng: np.random.Generator, soft_share: float = SOFT_SHARE) -> Recipe:
     # Soft sources teach the model that a soft LR edge may come from a soft HR edge: without
     # them it sharpens every edge, which makes soft footage measurably worse than bicubic.
     return Recipe(
         scaler=str(rng.choice(SCALERS)),
         crf=None if rng.random() < 0.1 else int(rng.integers(CRF_RANGE[0], CRF_RANGE[1] + 1)),
         preset=str(rng.choice(PRESETS)),
-        soft=float(rng.uniform(0.4, 1.5)) if rng.random() < 0.35 else 0.0,
+        soft=float(rng.uniform(0.4, 1.5)) if rng.random() < soft_share else 0.0,
         noise=float(rng.uniform(0.5, 2.0)) if rng.random() < 0.2 else 0.0,
     )
 
@@ -154,7 +157,8 @@ def _source(image: Image, side: int, rng: np.random.Generator) -> NDArray[np.uin
     return region if factor == 1.0 else imresize(region, factor)  # type: ignore[return-value]
 
 
-def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int) -> list[Pair]:
+def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
+                soft_share: float = SOFT_SHARE) -> list[Pair]:
     """`clips` degraded clips over `images` (each picked in proportion to its area), as one Pair
     per frame. Images too small for a window at this scale are never picked."""
     rng = np.random.default_rng(seed)
@@ -169,7 +173,7 @@ def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int) -> l
         source = _source(image, side, rng)
         if source is None:
             continue
-        recipe = draw_recipe(rng)
+        recipe = draw_recipe(rng, soft_share)
         if recipe.soft:
             source = gaussian_blur(source, recipe.soft)
         for i, (lr, hr) in enumerate(degrade_clip(pan(source, side, rng), scale, recipe, rng)):

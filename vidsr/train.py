@@ -23,6 +23,7 @@ from torch import nn
 
 from vidsr import degrade, models
 from vidsr.dataset import HR_SCALES, Image, Pair, load_images, make_pairs
+from vidsr.degrade import SOFT_SHARE
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
@@ -52,6 +53,7 @@ class TrainConfig:
     degrade: Literal["bicubic", "video"] = "bicubic"
     clips: int = 4000  # --degrade video: panning clips drawn (CLIP_FRAMES training frames each)
     loss: Literal["l2", "l1"] = "l2"
+    soft_share: float = SOFT_SHARE  # --degrade video: clips with a blurred source
 
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.batch < 1 or self.patch < 4 or self.clips < 1:
@@ -60,13 +62,16 @@ class TrainConfig:
             raise ConfigError(f"unknown degradation {self.degrade!r}; choose bicubic or video")
         if self.loss not in ("l2", "l1"):
             raise ConfigError(f"unknown loss {self.loss!r}; choose l2 or l1")
+        if not 0 <= self.soft_share <= 1:
+            raise ConfigError(f"--soft-share must be in [0, 1], not {self.soft_share}")
         if self.degrade == "video" and self.patch > degrade.LR_WINDOW:
             raise ConfigError(f"--degrade video needs patch ≤ {degrade.LR_WINDOW}")
 
 
 # Fields added after the first shipped weights: recorded only when set, so that the commands in
 # the model card still reproduce those files byte for byte.
-_RECORDED_WHEN_SET = {"degrade": "bicubic", "clips": 4000, "loss": "l2"}
+_RECORDED_WHEN_SET = {"degrade": "bicubic", "clips": 4000, "loss": "l2",
+                      "soft_share": SOFT_SHARE}
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     images = load_images(cfg.data)
     if cfg.degrade == "video":
         # Its own seed: the clips are the data, the same whatever the run has drawn so far.
-        pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed)
+        pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed,
+                                    soft_share=cfg.soft_share)
     else:
         pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)

@@ -53,6 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "sources, libx264 at a random CRF (default bicubic)",
     )
     p.add_argument("--clips", type=int, default=4000, help="--degrade video: clips to draw")
+    p.add_argument("--soft-share", type=float, default=0.35,
+                   help="--degrade video: share of clips whose source is blurred (default 0.35)")
     p.add_argument("--loss", choices=("l2", "l1"), default="l2")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file, written at each validation")
@@ -84,6 +86,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         degrade=args.degrade,
         clips=args.clips,
         loss=args.loss,
+        soft_share=args.soft_share,
         # Recorded without --out-dir/--checkpoint/--resume/--quiet/--json: they do not change
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),
