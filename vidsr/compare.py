@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 
 from vidsr.backends import Backend
-from vidsr.models.collapsible import BASE_TAPS, bicubic_phases
+from vidsr.models.collapsible import bicubic_channels, bicubic_phases
 
 Crop = tuple[int, int, int, int]  # x, y, width, height
 LABEL_HEIGHT = 22
@@ -75,9 +75,7 @@ class SplitScreen:
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
         out = self.inner.infer(x)
-        pad = BASE_TAPS // 2
-        bicubic = F.pixel_shuffle(
-            F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), self.base), self.scale)
+        bicubic = F.pixel_shuffle(bicubic_channels(x, self.base), self.scale)
         half = out.shape[-1] // 2
         out = out.clone()
         out[..., :half] = bicubic[..., :half]

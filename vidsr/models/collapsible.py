@@ -39,6 +39,13 @@ def bicubic_phases(scale: int) -> torch.Tensor:
     return torch.from_numpy(kernel).float()
 
 
+def bicubic_channels(x: torch.Tensor, phases: torch.Tensor) -> torch.Tensor:
+    """The r² phases of bicubic upsampling of N×1×H×W `x` (PixelShuffle them for the image).
+    Replicate padding keeps a flat border flat."""
+    pad = BASE_TAPS // 2
+    return F.conv2d(F.pad(x, (pad, pad, pad, pad), mode="replicate"), phases)
+
+
 class LinearBlock(nn.Module):
     """k×k conv c_in → expand, 1×1 conv expand → c_out (+ identity when c_in == c_out and
     `residual`), computed as the one k×k conv c_in → c_out they equal."""
@@ -97,9 +104,7 @@ class SRNet(nn.Module):
         h = skip
         for conv, act in zip(self.body, self.acts, strict=True):
             h = act(conv(h))
-        # Replicate padding keeps a flat border flat; the network's zero padding is learned around.
-        base = F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), self.base)
-        return F.pixel_shuffle(self.tail(h + skip) + base, self.scale)
+        return F.pixel_shuffle(self.tail(h + skip) + bicubic_channels(x, self.base), self.scale)
 
 
 class Collapsible(SRNet):
