@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from vidsr.backends.cache import default_dir
+from vidsr.backends.cache import default_dir, write_atomic
 from vidsr.backends.select import BackendName, select
 from vidsr.models import SHIPPED
 from vidsr.timing import device_name, time_runs
@@ -50,7 +49,7 @@ def choose(name: str, scale: int, *, need_fps: float | None, device: torch.devic
     `need_fps` None means best quality without timing (a file)."""
     if name != "auto":
         return Choice(name, f"{name}: asked for", {})
-    shipped = [m for m in CANDIDATES if (m, scale) in SHIPPED] or [FALLBACK]
+    shipped = _candidates(scale)
     if need_fps is None:
         return Choice(shipped[0], f"{shipped[0]}: best quality (a file has no deadline)", {})
     cache = (cache_dir or default_dir()) / CACHE_FILE
@@ -69,6 +68,15 @@ def choose(name: str, scale: int, *, need_fps: float | None, device: torch.devic
                   f"{headroom}× the source's {need_fps:.0f} fps; frames will be dropped")
     log.info("model: %s", reason)
     return Choice(model, reason, fps)
+
+
+def best_quality(name: str, scale: int) -> str:
+    """`name`, or for `auto` the model a file gets: the best quality shipped at `scale`."""
+    return _candidates(scale)[0] if name == "auto" else name
+
+
+def _candidates(scale: int) -> list[str]:
+    return [m for m in CANDIDATES if (m, scale) in SHIPPED] or [FALLBACK]
 
 
 def measured_fps(model: str, scale: int, *, device: torch.device, backend: BackendName,
@@ -112,8 +120,6 @@ def _read(path: Path) -> dict[str, float]:
 def _write(path: Path, data: dict[str, float]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, sort_keys=True)))
     except OSError as exc:  # a read-only cache costs a re-measurement next time, nothing more
         log.warning("could not cache model speeds in %s: %s", path, exc)

@@ -55,7 +55,8 @@ def default_dir() -> Path:
     return Path(base) / "vidsr" / "engines"
 
 
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp)` beside `path`, then rename it into place: readers never see half a file."""
     # Keep the suffix on the temporary name: savers pick the format from it.
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
     try:
@@ -85,8 +86,8 @@ def get_or_build(
             log.warning("engine %s unusable (%s); rebuilding", path, exc)
     directory.mkdir(parents=True, exist_ok=True)
     log.info("building engine %s", path)
-    _write_atomic(path, build)
-    _write_atomic(path.with_suffix(".json"),
+    write_atomic(path, build)
+    write_atomic(path.with_suffix(".json"),
                   lambda p: p.write_text(json.dumps(asdict(key), indent=1)))
     try:
         engine = load(path)

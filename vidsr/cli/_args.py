@@ -21,11 +21,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def model_names(text: str | None, scale: int) -> list[str]:
     """`--model a,b` as shipped model names, `auto` (also the default) resolved the way a file
     gets it: the best-quality model at `scale`."""
-    import torch
-
-    from vidsr.backends.auto import choose
+    from vidsr.backends.auto import best_quality
     from vidsr.config import Options
 
-    return [choose(n, scale, need_fps=None, device=torch.device("cpu"), backend="eager",
-                   batch=1, height=1, width=1).model
-            for n in (text or Options().model).split(",")]
+    return [best_quality(n, scale) for n in (text or Options().model).split(",")]
