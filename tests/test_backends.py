@@ -16,10 +16,11 @@ from vidsr.backends import agreement_db, run_fixed
 from vidsr.backends import cache as engine_cache
 from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
-from vidsr.backends.select import inference_graph, select
+from vidsr.backends.select import select
 from vidsr.cli import main
 from vidsr.errors import BackendUnavailable, ConfigError, EngineError
 from vidsr.models import SHIPPED, load_model
+from vidsr.models.graph import inference_graph
 
 CPU = torch.device("cpu")
 

@@ -23,6 +23,7 @@ from tests.media import make_clip, read_back
 from tests.rtmp import nginx_rtmp
 from vidsr import live
 from vidsr.backends.select import select
+from vidsr.bench import free_udp_port, send_pattern
 from vidsr.cli import main
 from vidsr.config import Options, StreamOptions
 from vidsr.errors import StreamError
@@ -37,7 +38,7 @@ W, H, FPS = 96, 64, 10
 def _sender(url: str, seconds: float, delay: float = 0.0, **kw: object) -> threading.Thread:
     def send() -> None:
         time.sleep(delay)  # the receiver binds first
-        live.send_pattern(url, width=W, height=H, fps=FPS, seconds=seconds, **kw)
+        send_pattern(url, width=W, height=H, fps=FPS, seconds=seconds, **kw)
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -58,7 +59,7 @@ def test_pipe_in_pipe_out(tmp_path: Path) -> None:
 
 
 def test_udp_stall_reconnect_and_sigterm(tmp_path: Path) -> None:
-    port = live.free_udp_port()
+    port = free_udp_port()
     url = f"udp://127.0.0.1:{port}"
     out = tmp_path / "out.ts"
     proc = subprocess.Popen([*VIDSR, url, str(out), "--timeout", "1", "--reconnect", "5",
@@ -109,7 +110,7 @@ def test_udp_stall_reconnect_and_sigterm(tmp_path: Path) -> None:
 def test_source_that_never_comes_up_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"udp://127.0.0.1:{live.free_udp_port()}"
+    url = f"udp://127.0.0.1:{free_udp_port()}"
     code = main(["stream", url, str(tmp_path / "out.ts"), "--reconnect", "1", "--timeout", "1",
                  *CLI_OPTS])
     assert code == StreamError.exit_code != 0
@@ -139,7 +140,7 @@ class SlowBackend:
 
 
 def test_drop_policy_bounds_latency_and_counts_drops(tmp_path: Path) -> None:
-    port = live.free_udp_port()
+    port = free_udp_port()
     delay = 0.3  # 3× the frame interval
     backend = SlowBackend(delay)
     stop = threading.Event()
@@ -202,7 +203,7 @@ def test_a_missing_input_file_is_a_stream_error() -> None:
 
 def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_path: Path) -> None:
     # vidsr first, the sender second, one keyframe at its start: the probe reads that keyframe.
-    port = live.free_udp_port()
+    port = free_udp_port()
     out = tmp_path / "out.ts"
     done: dict[str, live.LiveStats] = {}
     stop = threading.Event()
@@ -215,7 +216,7 @@ def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_pa
     receiver = threading.Thread(target=receive, daemon=True)
     receiver.start()
     time.sleep(0.5)
-    sent = live.send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=W, height=H,
+    sent = send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=W, height=H,
                              fps=30, seconds=3, keyframe_every=10_000)
     time.sleep(1.0)
     stop.set()

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from vidsr.backends.eager import EagerBackend
-from vidsr.backends.select import inference_graph
 from vidsr.errors import ConfigError
 from vidsr.models import build
 from vidsr.models.collapsible import Collapsible
 from vidsr.models.fsrcnn import to_subpixel
+from vidsr.models.graph import inference_graph
 from vidsr.tiling import TiledBackend, Tiling, auto_tile, plan, receptive_radius, tiling_for
 
 CPU = torch.device("cpu")

@@ -13,13 +13,15 @@ import av
 
 from vidsr.backends import Backend
 from vidsr.backends.auto import choose
-from vidsr.backends.select import inference_graph, resolve_device, select
+from vidsr.backends.select import resolve_device, select
 from vidsr.config import Options, load
 from vidsr.errors import ConfigError, CorruptInput
-from vidsr.frames import Geometry, plan
+from vidsr.frames import VideoInfo
+from vidsr.geometry import Geometry, plan
 from vidsr.models import SHIPPED, load_model
+from vidsr.models.graph import inference_graph
 from vidsr.pipeline import StageTimes, Upscaler, run
-from vidsr.probe import VideoInfo, local_file
+from vidsr.probe import local_file
 from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, assemble, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source

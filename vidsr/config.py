@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from vidsr.errors import ConfigError
-from vidsr.frames import parse_target
+from vidsr.geometry import parse_target
 from vidsr.models import MODELS, SCALES
 
 Device = Literal["auto", "cpu", "cuda"]

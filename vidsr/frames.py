@@ -1,4 +1,4 @@
-"""Frames as tensors: `FrameBatch` (planar 4:2:0 YUV) and the pure geometry of output sizes.
+"""Frames as tensors: `FrameBatch` (planar 4:2:0 YUV), and `VideoInfo`, what the planes came from.
 
 A batch holds N frames of one size as integer planes: Y is N×1×H×W and UV is N×2×⌈H/2⌉×⌈W/2⌉,
 uint8 for 8-bit video and uint16 (values up to 1023) for 10-bit. Odd sizes are allowed: that is
@@ -14,11 +14,45 @@ import av
 import numpy as np
 import torch
 
-from vidsr.errors import ConfigError
-
 # Pixel format of the planes, by bit depth; the encoder gets the same format back.
 PIX_FMTS = {8: "yuv420p", 10: "yuv420p10le"}
 DTYPES = {8: torch.uint8, 10: torch.uint16}
+
+
+@dataclass(frozen=True)
+class Colour:
+    """FFmpeg's colour tags (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
+    AVColorRange), carried from input to output untouched."""
+
+    primaries: int
+    transfer: int
+    matrix: int
+    range: int
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> Colour:
+        return cls(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    name: str  # the input as the user named it, for messages
+    width: int  # stored (not rotated) size
+    height: int
+    pix_fmt: str  # as decoded
+    bits: int  # 8 or 10: the depth vidsr processes and encodes at
+    time_base: Fraction
+    rate: Fraction | None  # average frame rate where the container knows it
+    frames: int | None  # the container's frame count where known (an estimate)
+    colour: Colour
+    rotation: int  # degrees counter-clockwise a player turns the picture (display matrix)
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(height, width) as shown, after rotation."""
+        turned = self.rotation % 180 != 0
+        return (self.width, self.height) if turned else (self.height, self.width)
+
 
 
 @dataclass
@@ -86,56 +120,3 @@ def _view(plane: av.video.plane.VideoPlane, dtype: np.dtype) -> np.ndarray:
     itemsize = np.dtype(dtype).itemsize
     rows = np.frombuffer(memoryview(plane), dtype=dtype).reshape(-1, plane.line_size // itemsize)
     return rows[: plane.height, : plane.width]
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How a frame grows: the model's scale, then an exact resize to `height`×`width`."""
-
-    scale: int
-    height: int
-    width: int
-
-
-def parse_target(target: str) -> tuple[int | None, int]:
-    """'1080p' -> (None, 1080); '1920x1080' -> (1920, 1080). Width None means 'from aspect'."""
-    text = target.strip().lower()
-    try:
-        if text.endswith("p"):
-            width, height = None, int(text[:-1])
-        else:
-            w, h = text.split("x")
-            width, height = int(w), int(h)
-    except ValueError:
-        raise ConfigError(f"target {target!r} is not like 1080p or 1920x1080") from None
-    if height < 2 or (width is not None and width < 2):
-        raise ConfigError(f"target {target!r} is too small")
-    return width, height
-
-
-def plan(height: int, width: int, *, scale: int | None = None, target: str | None = None,
-         scales: tuple[int, ...] = (2, 3, 4)) -> Geometry:
-    """The model scale and exact output size for an input of `height`×`width` (as displayed).
-
-    With `scale`, the output is the input times `scale`. With `target`, it is the largest size
-    with the input's aspect ratio that fits the target (a bare height like 1080p fixes the
-    height), and the model scale is the smallest one that reaches it (the largest if none does).
-    Either way both sides are then rounded down to even numbers, which 4:2:0 encoders require.
-    """
-    if (scale is None) == (target is None):
-        raise ConfigError("give exactly one of scale and target")
-    if scale is not None:
-        if scale not in scales:
-            raise ConfigError(f"scale {scale} is not one of {', '.join(map(str, scales))}")
-        return Geometry(scale, _even(height * scale), _even(width * scale))
-    assert target is not None
-    box_w, box_h = parse_target(target)
-    factor = box_h / height if box_w is None else min(box_w / width, box_h / height)
-    if factor <= 1:
-        raise ConfigError(f"target {target} is not larger than the input ({width}x{height})")
-    model_scale = next((s for s in sorted(scales) if s >= factor - 1e-9), max(scales))
-    return Geometry(model_scale, _even(round(height * factor)), _even(round(width * factor)))
-
-
-def _even(n: int) -> int:
-    return max(2, n - n % 2)

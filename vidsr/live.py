@@ -31,8 +31,10 @@ from vidsr.backends import Backend
 from vidsr.backends.auto import Choice, choose
 from vidsr.config import Options, StreamOptions
 from vidsr.errors import OutputError, StreamError
-from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, plan, planes_of, to_420
+from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, planes_of, to_420
+from vidsr.geometry import plan
 from vidsr.pipeline import Upscaler
+from vidsr.timing import percentiles
 
 log = logging.getLogger("vidsr")
 
@@ -70,14 +72,6 @@ class LiveStats:
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-def percentiles(samples_ms: list[float] | deque[float]) -> dict[str, float]:
-    """p50/p95/p99 of latency samples in ms (zeros when there are none)."""
-    if not samples_ms:
-        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
-    values = np.percentile(np.asarray(samples_ms, dtype=np.float64), [50, 95, 99])
-    return {"p50": float(values[0]), "p95": float(values[1]), "p99": float(values[2])}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,97 +552,3 @@ def _select_backend(opts: Options, scale: int, height: int, width: int,
     return chosen, selection.backend
 
 
-# ---------------------------------------------------------------------------------------------
-# Measuring: a paced test-pattern source and the latency benchmark built on it
-
-
-def send_pattern(url: str, *, width: int, height: int, fps: int, seconds: float,
-                 stop: threading.Event | None = None, audio: bool = True,
-                 format: str | None = None, keyframe_every: int | None = None) -> int:
-    """Send a moving gradient (and a 440 Hz tone) to `url` in real time; returns frames sent.
-
-    MPEG-TS unless `format` says otherwise (`flv` for RTMP). A keyframe every `keyframe_every`
-    frames, by default every second so that a receiver that joins late starts within one.
-    """
-    fmt = format or output_format(url)[0] or "mpegts"
-    rate = 48_000
-    with av.open(url, "w", format=fmt) as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.codec_context.gop_size = keyframe_every or fps
-        video.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
-        sound = out.add_stream("aac", rate=rate, layout="mono") if audio else None
-        yy, xx = np.mgrid[0:height, 0:width]
-        started = time.monotonic()
-        frames = round(seconds * fps)
-        sent_samples = 0
-        for i in range(frames):
-            if stop is not None and stop.is_set():
-                return i
-            delay = started + i / fps - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            luma = ((xx + yy + 3 * i) * 2 % 220 + 16).astype(np.uint8)
-            chroma = np.full((height // 2, width), 128, np.uint8)
-            frame = av.VideoFrame.from_ndarray(np.concatenate([luma, chroma]), format="yuv420p")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            out.mux(video.encode(frame))
-            while sound is not None and sent_samples < (i + 1) * rate // fps:
-                t = np.arange(sent_samples, sent_samples + 1024) / rate
-                tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :]
-                chunk = av.AudioFrame.from_ndarray(tone, format="fltp", layout="mono")
-                chunk.sample_rate, chunk.time_base = rate, Fraction(1, rate)
-                chunk.pts = sent_samples
-                out.mux(sound.encode(chunk))
-                sent_samples += 1024
-        out.mux(video.encode(None))
-        if sound is not None:
-            out.mux(sound.encode(None))
-    return frames
-
-
-def free_udp_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def measure_latency(*, width: int = 320, height: int = 180, fps: int = 30, seconds: float = 10.0,
-                    opts: Options | None = None,
-                    backend: Backend | None = None) -> dict[str, float | str]:
-    """Added latency (ms, packet read → packet muxed) and sustained output fps of a live run.
-
-    A paced test pattern goes over loopback UDP into `stream`, which writes MPEG-TS to a
-    temporary file. Set `fps` above what the model sustains to find its ceiling (with `drop`,
-    the excess is dropped and counted).
-    """
-    import tempfile
-
-    port = free_udp_port()
-    stop = threading.Event()
-    rates: list[float] = []
-
-    def on_stats(s: LiveStats) -> None:
-        if s.frames_out:
-            rates.append(s.output_fps)
-
-    def send() -> None:
-        time.sleep(0.5)  # let the receiver bind first
-        send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=width, height=height,
-                     fps=fps, seconds=seconds, stop=stop)
-        time.sleep(0.5)
-        stop.set()
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    with tempfile.TemporaryDirectory() as tmp:
-        final = stream(f"udp://127.0.0.1:{port}", str(Path(tmp) / "out.ts"), opts,
-                       backend=backend, stop=stop, on_stats=on_stats)
-    sender.join()
-    steady = rates[1:-1] or rates  # the first and last intervals are partial
-    return {**{f"{k}_ms": v for k, v in final.latency_ms.items()},
-            "fps": float(np.median(steady)) if steady else 0.0,
-            "frames_in": final.frames_in, "frames_out": final.frames_out,
-            "dropped": final.dropped, "model": final.model, "model_reason": final.model_reason}

@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from vidsr.backends import Backend
-from vidsr.frames import FrameBatch, Geometry
+from vidsr.frames import FrameBatch
+from vidsr.geometry import Geometry
 
 QUEUE_DEPTH = 2  # batches waiting between stages: enough to overlap, little memory
 _DONE = object()

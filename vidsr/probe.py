@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -11,41 +10,7 @@ from typing import Any
 import av
 
 from vidsr.errors import CorruptInput, InputError, InputNotFound, NotAVideo
-
-
-@dataclass(frozen=True)
-class Colour:
-    """FFmpeg's colour tags (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
-    AVColorRange), carried from input to output untouched."""
-
-    primaries: int
-    transfer: int
-    matrix: int
-    range: int
-
-    @classmethod
-    def of(cls, frame: av.VideoFrame) -> Colour:
-        return cls(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
-
-
-@dataclass(frozen=True)
-class VideoInfo:
-    name: str  # the input as the user named it, for messages
-    width: int  # stored (not rotated) size
-    height: int
-    pix_fmt: str  # as decoded
-    bits: int  # 8 or 10: the depth vidsr processes and encodes at
-    time_base: Fraction
-    rate: Fraction | None  # average frame rate where the container knows it
-    frames: int | None  # the container's frame count where known (an estimate)
-    colour: Colour
-    rotation: int  # degrees counter-clockwise a player turns the picture (display matrix)
-
-    @property
-    def display_size(self) -> tuple[int, int]:
-        """(height, width) as shown, after rotation."""
-        turned = self.rotation % 180 != 0
-        return (self.width, self.height) if turned else (self.height, self.width)
+from vidsr.frames import Colour, VideoInfo
 
 
 def open_input(src: str | Path, *, format: str | None = None,

@@ -13,8 +13,8 @@ from typing import cast
 import av
 
 from vidsr.errors import ConfigError, OutputError
-from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame
-from vidsr.probe import VideoInfo, local_file
+from vidsr.frames import PIX_FMTS, FrameBatch, VideoInfo, fill_frame
+from vidsr.probe import local_file
 
 log = logging.getLogger("vidsr")
 

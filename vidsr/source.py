@@ -21,8 +21,8 @@ import av
 import torch
 
 from vidsr.errors import CorruptInput, NotAVideo, UnsupportedInput
-from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, planes_of, to_420
-from vidsr.probe import VideoInfo, describe, open_input, video_stream
+from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, VideoInfo, planes_of, to_420
+from vidsr.probe import describe, open_input, video_stream
 
 log = logging.getLogger("vidsr")
 

@@ -62,9 +62,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 def _split(args: argparse.Namespace, ui: UI) -> int:
     from vidsr.api import upscale
     from vidsr.backends.eager import EagerBackend
-    from vidsr.backends.select import inference_graph, resolve_device
+    from vidsr.backends.select import resolve_device
     from vidsr.compare import SplitScreen
     from vidsr.models import load_model
+    from vidsr.models.graph import inference_graph
 
     device = resolve_device("auto")
     model = model_names(args.model, args.scale)[0]

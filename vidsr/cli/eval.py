@@ -119,9 +119,9 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
     from rich.progress import TaskID
 
     from vidsr.backends.eager import EagerBackend
-    from vidsr.backends.select import inference_graph
     from vidsr.dataset import read_rgb
     from vidsr.errors import BackendUnavailable, ConfigError
+    from vidsr.models.graph import inference_graph
     from vidsr.video_eval import (
         PLAYER,
         SCALERS,

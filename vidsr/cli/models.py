@@ -20,9 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from vidsr.backends.select import inference_graph
     from vidsr.models import SHIPPED, load_with_meta
     from vidsr.models.collapsible import macs_per_pixel
+    from vidsr.models.graph import inference_graph
 
     rows: dict[str, list[list[object]]] = {k: [] for k in TABLES}
     records = []
