@@ -22,11 +22,13 @@ import torch
 from tests.media import make_clip, read_back
 from tests.rtmp import nginx_rtmp
 from vidsr import live
+from vidsr.api import upscale
 from vidsr.backends.select import select
 from vidsr.bench import free_udp_port, send_pattern
 from vidsr.cli import main
 from vidsr.config import Options, StreamOptions
-from vidsr.errors import StreamError
+from vidsr.errors import InputNotFound, StreamError
+from vidsr.sink import KEYFRAME_SECONDS
 
 # Eager: compiling a backend would take longer than these whole tests.
 VIDSR = [sys.executable, "-m", "vidsr", "stream"]
@@ -114,7 +116,7 @@ def test_source_that_never_comes_up_is_a_clear_error(
     code = main(["stream", url, str(tmp_path / "out.ts"), "--reconnect", "1", "--timeout", "1",
                  *CLI_OPTS])
     assert code == StreamError.exit_code != 0
-    assert f"cannot open live source {url}" in capsys.readouterr().err
+    assert f"live source {url} did not come up (2 attempts)" in capsys.readouterr().err
     assert not (tmp_path / "out.ts").exists()
 
 
@@ -167,7 +169,7 @@ def test_drop_policy_bounds_latency_and_counts_drops(tmp_path: Path) -> None:
                 if p.pts is not None and p.is_keyframe]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(b - a for a, b in zip(keys, [*keys[1:], times[-1]], strict=True)) <= (
-        live.GOP_SECONDS + max(gaps))
+        KEYFRAME_SECONDS + max(gaps))
 
 
 def test_rtmp_through_nginx(tmp_path: Path) -> None:
@@ -196,9 +198,10 @@ def test_rtmp_through_nginx(tmp_path: Path) -> None:
     assert sizes == [(2 * W, 2 * H)]
 
 
-def test_a_missing_input_file_is_a_stream_error() -> None:
-    with pytest.raises(StreamError, match="/nonexistent/clip.ts"):
-        live.open_input("/nonexistent/clip.ts", timeout=1)
+def test_a_missing_input_file_is_the_same_error_live_as_for_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InputNotFound, match="/nonexistent/clip.ts: no such file"):
+        live.stream("/nonexistent/clip.ts", str(tmp_path / "out.ts"), OPTS)
+    assert not (tmp_path / "out.ts").exists()
 
 
 def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_path: Path) -> None:
@@ -223,3 +226,18 @@ def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_pa
     receiver.join(timeout=60)
     assert sent == 90 and done["stats"].frames_out >= 0.9 * sent
     assert read_back(out).frames == done["stats"].frames_out
+
+
+def test_ten_bit_422_source_gives_the_same_format_live_and_as_a_file(tmp_path: Path) -> None:
+    # One reading of bit depth (probe.describe) and one frame conversion (frames.batch_of) for
+    # both commands: a 10-bit 4:2:2 source is processed and encoded at 10 bits by each.
+    src = make_clip(tmp_path / "in.ts", pix_fmt="yuv422p10le", frames=8, container="mpegts")
+    assert read_back(src).pix_fmt == "yuv422p10le"
+    upscale(src, tmp_path / "file.ts", scale=2, device="cpu", backend="eager")
+    live.stream(str(src), str(tmp_path / "live.ts"),
+                replace(OPTS, stream=StreamOptions(when_behind="block")))
+    as_file, as_live = read_back(tmp_path / "file.ts"), read_back(tmp_path / "live.ts")
+    assert as_file.pix_fmt == as_live.pix_fmt == "yuv420p10le"
+    assert (as_file.width, as_file.height) == (as_live.width, as_live.height) == (128, 96)
+    assert as_file.frames == as_live.frames == 8
+    assert len(as_live.audio) > 0 and len(as_file.audio) > 0

@@ -116,5 +116,5 @@ def test_auto_tile_fits_the_budget() -> None:
 
 
 def test_bad_tile_option_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="--tile"):
+    with pytest.raises(ConfigError, match="tile must be"):
         tiling_for(0, _model("espcn", 2), device=CPU, batch=1, height=99, width=99)

@@ -13,19 +13,17 @@ import av
 
 from vidsr.backends import Backend
 from vidsr.backends.auto import choose
-from vidsr.backends.select import resolve_device, select
+from vidsr.backends.select import resolve_device
+from vidsr.backends.setup import backend_for
 from vidsr.config import Options, load
 from vidsr.errors import ConfigError, CorruptInput
-from vidsr.frames import VideoInfo
-from vidsr.geometry import Geometry, plan
-from vidsr.models import SHIPPED, load_model
-from vidsr.models.graph import inference_graph
+from vidsr.geometry import Geometry, plan_stored
+from vidsr.models import SHIPPED
 from vidsr.pipeline import StageTimes, Upscaler, run
 from vidsr.probe import local_file
 from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, assemble, work_dir
-from vidsr.sink import Sink, atomic_output, check_output, open_output
+from vidsr.sink import Encoder, Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
-from vidsr.tiling import TiledBackend, tiling_for
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 
@@ -76,26 +74,25 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
                      pin=device.type == "cuda") as source:
         check_output(dst, str(src), overwrite=opts.overwrite)
         info = source.info
-        geometry = _geometry(info, opts)
-        model = choose(opts.model, geometry.scale, device=device, backend=opts.backend,
-                       need_fps=float(info.rate) if opts.realtime and info.rate else None,
-                       batch=opts.batch, height=info.height, width=info.width)
-        opts = replace(opts, model=model.model)
+        geometry = plan_stored(info.height, info.width, info.rotation, scale=opts.scale,
+                               target=opts.target)
         if given is None:
-            tiling = None if opts.tile is None else tiling_for(
-                opts.tile, inference_graph(load_model(opts.model, geometry.scale)),
-                device=device, batch=opts.batch, height=info.height, width=info.width)
-            # A tiled run's backend is built for the tile windows, the one shape it will see.
-            height, width = tiling.window if tiling else (info.height, info.width)
-            chosen = select(opts.model, geometry.scale, backend=opts.backend, device=device,
-                            batch=opts.batch, height=height, width=width)
-            engine, reason, owned = chosen.backend, chosen.reason, True
-            if tiling is not None:
-                engine = TiledBackend(engine, tiling)
-                reason += f", {len(tiling.tiles)} tiles of {width}x{height}"
+            prepared = backend_for(
+                opts, device, scale=geometry.scale, height=info.height, width=info.width,
+                batch=opts.batch,
+                need_fps=float(info.rate) if opts.realtime and info.rate else None)
+            engine, reason, owned = prepared.backend, prepared.reason, True
+            model, model_reason = prepared.model, prepared.model_reason
         else:
             engine, reason, owned = given, "given by the caller", False
+            # The caller's backend runs some model: `auto` names the one a file gets.
+            chosen = choose(opts.model, geometry.scale, need_fps=None, device=device,
+                            backend=opts.backend, batch=opts.batch, height=info.height,
+                            width=info.width)
+            model, model_reason = chosen.model, chosen.reason
+        opts = replace(opts, model=model)
         times = StageTimes()
+        encoder = Encoder(opts.codec, opts.crf, opts.preset)
         done = resumed = 0
         known = [n for n in (info.frames, opts.frames) if n]
         total = min(known) if known else None
@@ -109,8 +106,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         def make_sink(container: av.container.OutputContainer, name: str,
                       copy: list[av.stream.Stream]) -> Sink:
             return Sink(container, name=name, info=info, width=geometry.width,
-                        height=geometry.height, codec=opts.codec, crf=opts.crf,
-                        preset=opts.preset, copy=copy)
+                        height=geometry.height, encoder=encoder, copy=copy)
 
         upscaler = Upscaler(engine, geometry, times)
         try:
@@ -131,7 +127,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         fps=round((done - resumed) / seconds, 3) if seconds else 0.0,
         input_bytes=_size(src), output_bytes=dst.stat().st_size,
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
-        backend=engine.name, reason=reason, model_reason=model.reason, device=str(device),
+        backend=engine.name, reason=reason, model_reason=model_reason, device=str(device),
         corrupt=source.corrupt,
         dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
@@ -186,7 +182,8 @@ def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry
     """The resumable job's journal, and `source` moved past the frames it already holds."""
     path = local_file(src)
     if path is None:
-        raise ConfigError(f"{src}: --resume needs an input file (it seeks back into it)")
+        raise ConfigError(f"{src}: a resumable job needs an input file, which it seeks back into",
+                          option="resume")
     stat = path.stat()
     # Everything that changes the output's frames: a journal made with other values is stale.
     key = {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
@@ -206,16 +203,6 @@ def _check_strict(source: Source, strict: bool) -> None:
     if strict and source.corrupt:
         raise CorruptInput(f"{source.name}: {source.corrupt} corrupt video packet(s) did not "
                            "decode (--strict)")
-
-
-def _geometry(info: VideoInfo, opts: Options) -> Geometry:
-    """Plan on the picture as displayed (a 1080p target means 1080 rows on screen), then turn
-    the size back to the stored orientation."""
-    height, width = info.display_size
-    g = plan(height, width, scale=opts.scale, target=opts.target)
-    if info.rotation % 180:
-        return Geometry(g.scale, g.width, g.height)
-    return g
 
 
 def _size(src: str | Path) -> int | None:

@@ -7,12 +7,15 @@ what FFmpeg's 4:2:0 gives for them (chroma rounds up), and the output size is ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import av
 import numpy as np
 import torch
+
+from vidsr.errors import UnsupportedInput
 
 # Pixel format of the planes, by bit depth; the encoder gets the same format back.
 PIX_FMTS = {8: "yuv420p", 10: "yuv420p10le"}
@@ -86,6 +89,30 @@ class FrameBatch:
     @property
     def max_value(self) -> int:
         return (1 << self.bits) - 1
+
+
+def batch_of(frames: Sequence[av.VideoFrame], info: VideoInfo, pts: list[int], *,
+             packets: list[av.Packet] | None = None, pin: bool = False) -> FrameBatch:
+    """Decoded frames, of any pixel format and size, as one batch at `info`'s depth and size: the
+    one way frames become tensors, for files and live streams alike."""
+    h, w, dtype = info.height, info.width, DTYPES[info.bits]
+    y = torch.empty((len(frames), 1, h, w), dtype=dtype, pin_memory=pin)
+    uv = torch.empty((len(frames), 2, (h + 1) // 2, (w + 1) // 2), dtype=dtype, pin_memory=pin)
+    for i, frame in enumerate(frames):
+        y_plane, uv_planes = planes_of(conform(frame, info), info.bits)
+        y[i, 0].numpy()[...] = y_plane
+        uv[i].numpy()[...] = uv_planes
+    return FrameBatch(y, uv, pts, info.time_base, info.bits, packets or [])
+
+
+def conform(frame: av.VideoFrame, info: VideoInfo) -> av.VideoFrame:
+    """The frame as PIX_FMTS[info.bits] at the first frame's size (a frame that changes size
+    mid-stream is scaled back to it)."""
+    try:
+        return to_420(frame, info.bits, info.width, info.height)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise UnsupportedInput(f"{info.name}: pixel format {frame.format.name} cannot be "
+                               f"converted to {PIX_FMTS[info.bits]}") from exc
 
 
 def planes_of(frame: av.VideoFrame, bits: int) -> tuple[np.ndarray, np.ndarray]:

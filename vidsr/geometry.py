@@ -56,5 +56,16 @@ def plan(height: int, width: int, *, scale: int | None = None, target: str | Non
     return Geometry(model_scale, _even(round(height * factor)), _even(round(width * factor)))
 
 
+def plan_stored(height: int, width: int, rotation: int, *, scale: int | None = None,
+                target: str | None = None) -> Geometry:
+    """`plan` for a picture stored `height`×`width` and turned by `rotation` degrees when shown:
+    planned as displayed (a 1080p target means 1080 rows on screen), returned in the stored
+    orientation, which is what the frames and the encoder hold."""
+    turned = rotation % 180 != 0
+    g = plan(width, height, scale=scale, target=target) if turned else plan(
+        height, width, scale=scale, target=target)
+    return Geometry(g.scale, g.width, g.height) if turned else g
+
+
 def _even(n: int) -> int:
     return max(2, n - n % 2)

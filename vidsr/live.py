@@ -1,11 +1,14 @@
 """Live enhancement: a network (or piped) stream in, the same stream upscaled out, little delay.
 
-    reader thread: open (reconnect with back-off) → demux → decode video ─┐ LiveQueue (bounded;
-                   audio packets pass through untouched ───────────────────┘ drop or block)
-    caller's thread: small time-bounded batch → model → encode (x264 zerolatency) → mux
+    reader thread: probe.open_input(live) (reconnect with back-off) → demux → probe.decode ─┐
+                   audio packets pass through untouched ─────────────────────────────────────┤
+                                                        LiveQueue (bounded; drop or block) ◀─┘
+    caller's thread: small time-bounded batch → frames.batch_of → Upscaler → Sink (live encoder)
 
-One output timeline spans every reconnect: each input session's timestamps are shifted to start
-just after the last one written (`Timeline`), so the encoder and muxer never restart.
+The file path's parts do the work (probe, frame conversion, backend choice, Upscaler, Sink); this
+module adds only what live needs: a reader that reconnects, a bounded queue, time-bounded
+batches, and one output timeline across every reconnect (each input session's timestamps are
+shifted to start just after the last one written, `Timeline`), so the encoder never restarts.
 Latency is measured per frame from the moment its packet was read to the moment its encoded
 packet was muxed.
 """
@@ -17,23 +20,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 import av
-import numpy as np
-import torch
 
 from vidsr.backends import Backend
-from vidsr.backends.auto import Choice, choose
+from vidsr.backends.select import resolve_device
+from vidsr.backends.setup import Prepared, backend_for
 from vidsr.config import Options, StreamOptions
-from vidsr.errors import OutputError, StreamError
-from vidsr.frames import PIX_FMTS, FrameBatch, fill_frame, planes_of, to_420
-from vidsr.geometry import plan
+from vidsr.errors import InputError, StreamError
+from vidsr.frames import FrameBatch, VideoInfo, batch_of
+from vidsr.geometry import Geometry, plan_stored
 from vidsr.pipeline import Upscaler
+from vidsr.probe import decode, describe, open_input, video_stream
+from vidsr.sink import Encoder, Sink, open_live_output
 from vidsr.timing import percentiles
 
 log = logging.getLogger("vidsr")
@@ -42,7 +45,6 @@ NETWORK_SCHEMES = {"udp", "rtp", "tcp", "rtmp", "rtmps", "rtsp", "srt", "http", 
 OUT_TIME_BASE = Fraction(1, 90_000)  # MPEG-TS's clock; other muxers rescale from it
 LATENCY_WINDOW = 1000  # frames the latency percentiles are taken over
 BACKOFF_START_S = 0.25
-GOP_SECONDS = 1  # keyframe interval: how soon a new viewer (or HLS segment) can start
 
 
 def queue_frames(stream: StreamOptions) -> int:
@@ -69,52 +71,14 @@ class LiveStats:
     model: str = ""  # the model running, once chosen, and why
     model_reason: str = ""
     before_keyframe: int = 0  # video packets skipped while waiting for the first keyframe
+    corrupt: int = 0  # video packets the decoder rejected (lost datagrams, damage)
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-# ---------------------------------------------------------------------------------------------
-# Endpoints
-
-
 def is_network(url: str) -> bool:
     return urlsplit(url).scheme.lower() in NETWORK_SCHEMES
-
-
-def output_format(url: str) -> tuple[str | None, dict[str, str]]:
-    """The muxer and its options for an OUTPUT argument."""
-    scheme = urlsplit(url).scheme.lower()
-    if url == "-" or scheme in ("udp", "rtp", "tcp", "srt"):
-        return "mpegts", {}
-    if scheme in ("rtmp", "rtmps"):
-        # A live FLV has no length to seek back and fill in.
-        return "flv", {"flvflags": "no_duration_filesize"}
-    suffix = Path(urlsplit(url).path).suffix.lower()
-    if suffix == ".m3u8":
-        return "hls", {"hls_time": "1", "hls_list_size": "6", "hls_flags": "delete_segments"}
-    if suffix in (".mp4", ".mov", ".m4v"):
-        # Fragmented, so a recording cut short by a crash still plays up to the last fragment.
-        return None, {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
-    return None, {}
-
-
-def open_input(url: str, timeout: float) -> av.container.InputContainer:
-    """Open a live source; `-` is stdin."""
-    # A short probe, and its packets kept (no `fflags=nobuffer`): they may hold the stream's
-    # only keyframe for seconds, and at most half a second is replayed (then dropped if late).
-    options = {"analyzeduration": "500000", "probesize": "500000"}
-    try:
-        src = av.open("pipe:0" if url == "-" else url, options=options, timeout=timeout)
-    except (av.FFmpegError, OSError, RuntimeError) as exc:
-        raise StreamError(f"cannot open live source {url}: {exc}") from exc
-    if not src.streams.video:
-        src.close()
-        raise StreamError(f"live source {url} has no video stream")
-    ctx = src.streams.video[0].codec_context
-    ctx.flags |= av.codec.context.Flags.low_delay
-    ctx.thread_type = "SLICE"  # frame threads would hold back one frame per thread
-    return src
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,11 +176,12 @@ class _Reader(threading.Thread):
         self.audio_template: av.AudioStream | None = None
         self.ready = threading.Event()  # set once the first session opened (or failed for good)
         self.template_taken = threading.Event()  # the writer has copied `audio_template`
-        self.error: StreamError | None = None
-        self.rate: Fraction | None = None  # the first session's nominal frame rate
+        self.error: InputError | StreamError | None = None
+        self.info: VideoInfo | None = None  # the first session's video, once a frame decoded
         self.frames_in = 0
         self.reconnects = 0
         self.before_keyframe = 0  # video packets skipped while waiting for the first keyframe
+        self.corrupt = 0
 
     def run(self) -> None:
         network = is_network(self.url)
@@ -224,18 +189,16 @@ class _Reader(threading.Thread):
         try:
             while not self.stop.is_set():
                 try:
-                    src = open_input(self.url, self.opts.timeout)
-                except StreamError as exc:
+                    src = open_input(self.url, live=True, timeout=self.opts.timeout)
+                    video = video_stream(src, self.url, low_delay=True)
+                except InputError as exc:
                     failures += 1
                     if not network or failures > self.opts.reconnect:
-                        if not self.ready.is_set():
-                            self.error = exc
-                        else:
-                            log.warning("%s; giving up after %d attempts", exc, failures)
+                        self._give_up(exc, failures, network)
                         return
                     self._back_off(failures, exc)
                     continue
-                got = self._session(src)
+                got = self._session(src, video)
                 if got:
                     failures = 0
                 if not network or self.stop.is_set():
@@ -251,21 +214,26 @@ class _Reader(threading.Thread):
             self.ready.set()
             self.queue.put(None, self.stop)
 
+    def _give_up(self, exc: InputError, attempts: int, network: bool) -> None:
+        if self.ready.is_set():
+            log.warning("%s; giving up after %d attempts", exc, attempts)
+        elif network:
+            self.error = StreamError(
+                f"live source {self.url} did not come up ({attempts} attempts): {exc}")
+        else:
+            self.error = exc
+
     def _back_off(self, attempt: int, why: object) -> None:
         delay = min(BACKOFF_START_S * 2 ** (attempt - 1), self.opts.timeout)
         log.warning("live source %s: %s; reconnecting in %.2fs (attempt %d of %d)",
                     self.url, why, delay, attempt, self.opts.reconnect)
         self.stop.wait(delay)
 
-    def _session(self, src: av.container.InputContainer) -> int:
+    def _session(self, src: av.container.InputContainer, video: av.VideoStream) -> int:
         """Demux one connection until it ends or stalls; returns how many frames it gave."""
-        video = src.streams.video[0]
         audio = src.streams.audio[0] if src.streams.audio else None
         if self.audio_template is None and audio is not None and not self.ready.is_set():
             self.audio_template = audio
-        if self.rate is None:
-            rate = video.average_rate or video.guessed_rate
-            self.rate = Fraction(rate) if rate else None
         self.ready.set()
         self.timeline.new_session()
         got = 0
@@ -280,18 +248,24 @@ class _Reader(threading.Thread):
                     if not keyed:
                         self.before_keyframe += 1
                         continue
-                    for frame in _decode(packet):
+                    frames = decode(packet, self.url)
+                    if frames is None:
+                        self.corrupt += 1
+                        continue
+                    for frame in frames:
                         ts = frame.pts if frame.pts is not None else packet.dts
                         if ts is None:
                             continue
+                        if self.info is None:
+                            self.info = describe(self.url, video, frame)
                         seconds = self.timeline.place(ts, video.time_base)
                         self.queue.put(_Frame(frame, seconds, received), self.stop)
                         self.frames_in += 1
                         got += 1
                 elif packet.pts is not None and packet.size and self.audio_template:
-                    seconds = self.timeline.place(packet.pts, audio.time_base)
+                    seconds = self.timeline.place(packet.pts, packet.time_base)
                     dts = packet.dts if packet.dts is not None else packet.pts
-                    dts_seconds = seconds - (packet.pts - dts) * audio.time_base
+                    dts_seconds = seconds - (packet.pts - dts) * packet.time_base
                     self.queue.put(_Audio(packet, seconds, dts_seconds), self.stop)
         except (av.FFmpegError, OSError, RuntimeError) as exc:
             # A timeout (the interrupt callback) or a dropped connection: the caller reconnects.
@@ -306,115 +280,65 @@ class _Reader(threading.Thread):
         return got
 
 
-def _decode(packet: av.Packet) -> list[av.VideoFrame]:
-    try:
-        return packet.decode()
-    except av.InvalidDataError as exc:
-        # Joining a live stream mid-GOP, or a lost UDP datagram: skip until the next keyframe.
-        log.debug("live: undecodable packet skipped: %s", exc)
-        return []
-
-
 # ---------------------------------------------------------------------------------------------
-# Processing and output
+# Output
 
 
-def upscale_frames(
-    frames: list[av.VideoFrame], upscaler: Upscaler, bits: int
-) -> list[av.VideoFrame]:
-    """Upscale same-size frames with the file pipeline's `Upscaler`; 4:2:0 frames out."""
-    fmt = PIX_FMTS[bits]
-    planes = [planes_of(to_420(f, bits), bits) for f in frames]
-    batch = FrameBatch(torch.from_numpy(np.stack([y for y, _ in planes])[:, None]),
-                       torch.from_numpy(np.stack([uv for _, uv in planes])),
-                       [0] * len(frames), Fraction(1), bits)
-    out, ready = upscaler(batch)
-    if ready is not None:
-        ready.synchronize()
-    y, uv = out.y.numpy(), out.uv.numpy()
-    g = upscaler.geometry
-    result = []
-    for i, src in enumerate(frames):
-        frame = fill_frame(av.VideoFrame(g.width, g.height, fmt), y[i, 0], uv[i])
-        frame.color_primaries, frame.color_trc = src.color_primaries, src.color_trc
-        frame.colorspace, frame.color_range = src.colorspace, src.color_range
-        result.append(frame)
-    return result
+def live_encoder(opts: Options) -> Encoder:
+    """The encoder `vidsr stream` runs for these options (the latency benchmark times it too)."""
+    return Encoder(opts.codec, opts.crf, opts.preset, live=True)
 
 
 class _Writer:
-    """Owns the output container: the encoder's timeline, audio passthrough and latency samples."""
+    """A live `Sink` on one output timeline, with a latency sample per frame muxed."""
 
-    def __init__(self, url: str, opts: Options, width: int, height: int, pix_fmt: str,
-                 fps: Fraction, audio: av.AudioStream | None) -> None:
-        fmt, options = output_format(url)
-        target = "pipe:1" if url == "-" else url
+    def __init__(self, url: str, opts: Options, info: VideoInfo, geometry: Geometry,
+                 audio: av.AudioStream | None) -> None:
+        container = open_live_output(url)
         try:
-            self.out = av.open(target, "w", format=fmt, options=options,
-                               container_options={"flush_packets": "1"})
-            self.video = self.out.add_stream(opts.codec, rate=fps)
-        except (av.FFmpegError, OSError, ValueError) as exc:
-            raise OutputError(f"cannot open live output {url}: {exc}") from exc
-        ctx = self.video.codec_context
-        ctx.width, ctx.height, ctx.pix_fmt = width, height, pix_fmt
-        ctx.time_base = OUT_TIME_BASE
-        self.video.time_base = OUT_TIME_BASE
-        ctx.gop_size = max(1, round(fps * GOP_SECONDS))
-        ctx.max_b_frames = 0
-        if opts.codec == "libx264":
-            ctx.options = {"preset": opts.preset, "tune": "zerolatency", "crf": str(opts.crf)}
-        self.audio = self.out.add_stream_from_template(audio) if audio is not None else None
+            self.sink = Sink(container, name=url, info=info, width=geometry.width,
+                             height=geometry.height,
+                             encoder=live_encoder(opts),
+                             copy=[audio] if audio is not None else [])
+        except BaseException:
+            container.close()
+            raise
+        self.audio_index = audio.index if audio is not None else -1
         self.last_pts = -1
-        self.next_key = Fraction(0)  # output time of the next forced keyframe
-        self.last_audio_dts: int | None = None
+        self.last_audio_dts: Fraction | None = None
         self.received: dict[int, float] = {}  # output pts -> when its input packet arrived
         self.latency_ms: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self.frames_out = 0
-        self.url = url
 
-    def write_video(self, frame: av.VideoFrame, seconds: Fraction, received: float) -> None:
-        pts = max(round(seconds / OUT_TIME_BASE), self.last_pts + 1)  # strictly increasing
-        self.last_pts = pts
-        frame.pts, frame.time_base = pts, OUT_TIME_BASE
-        if seconds >= self.next_key:
-            # Keyframes by time, not frame count: when frames are dropped a count-based GOP
-            # would leave new viewers (and HLS segments) waiting far longer than GOP_SECONDS.
-            frame.pict_type = av.video.frame.PictureType.I
-            self.next_key = seconds + GOP_SECONDS
-        self.received[pts] = received
-        self._mux(self.video.encode(frame))
+    def pts(self, seconds: Fraction) -> int:
+        """The output pts for a frame at `seconds`: strictly increasing, as encoders need."""
+        self.last_pts = max(round(seconds / OUT_TIME_BASE), self.last_pts + 1)
+        return self.last_pts
+
+    def write_video(self, batch: FrameBatch, received: list[float]) -> None:
+        self.received.update(zip(batch.pts, received, strict=True))
+        self._muxed(self.sink.write(batch))
 
     def write_audio(self, item: _Audio) -> None:
-        if self.audio is None:
-            return
-        packet, tb = item.packet, self.audio.time_base
-        dts = round(item.dts_seconds / tb)
-        if self.last_audio_dts is not None and dts <= self.last_audio_dts:
+        if self.last_audio_dts is not None and item.dts_seconds <= self.last_audio_dts:
             return  # overlaps what is already written (a reconnect replayed it)
-        self.last_audio_dts = dts
-        packet.stream = self.audio
-        packet.pts, packet.dts, packet.time_base = round(item.seconds / tb), dts, tb
-        self._mux([packet])
+        self.last_audio_dts = item.dts_seconds
+        packet = item.packet
+        tb = packet.time_base
+        packet.pts, packet.dts = round(item.seconds / tb), round(item.dts_seconds / tb)
+        # Every session's audio goes to the one output stream, copied from the first session's.
+        self.sink.copy(packet, self.audio_index)
 
-    def _mux(self, packets: list[av.Packet]) -> None:
-        # Read before muxing: the muxer rescales timestamps in place to its own time base.
-        video_pts = [p.pts for p in packets if p.stream is self.video]
-        try:
-            self.out.mux(packets)
-        except (av.FFmpegError, OSError) as exc:
-            raise StreamError(f"live output {self.url} failed: {exc}") from exc
+    def _muxed(self, pts: list[int]) -> None:
         now = time.monotonic()
-        self.frames_out += len(video_pts)
-        for pts in video_pts:
-            received = self.received.pop(pts, None)
+        self.frames_out += len(pts)
+        for p in pts:
+            received = self.received.pop(p, None)
             if received is not None:
                 self.latency_ms.append((now - received) * 1000)
 
     def close(self) -> None:
-        try:
-            self._mux(self.video.encode(None))
-        finally:
-            self.out.close()
+        self._muxed(self.sink.close())
 
 
 @dataclass
@@ -434,6 +358,16 @@ class _Meter:
         return rates
 
 
+@dataclass
+class _Output:
+    """What the first batch sets up: the writer, and the model pipeline for the source's size."""
+
+    writer: _Writer
+    upscaler: Upscaler
+    info: VideoInfo  # the source's video, on the output timeline
+    prepared: Prepared | None  # None when the caller gave the backend
+
+
 def stream(
     src: str,
     dst: str,
@@ -448,7 +382,8 @@ def stream(
 
     `opts` are the run options (`opts.stream` the live ones; a `[stream]` table in a config).
     `backend` overrides the one chosen from `opts` (e.g. a wrapped, slowed one in tests).
-    Raises StreamError when the source never comes up. Returns the final stats.
+    Raises StreamError when a network source never comes up, the InputError that says why when
+    a file or pipe cannot be read. Returns the final stats.
     """
     opts = opts or Options()
     stop = stop or threading.Event()
@@ -459,13 +394,14 @@ def stream(
     reader.ready.wait()
     if reader.error is not None:
         raise reader.error
-    writer: _Writer | None = None
-    chosen: Choice | None = None
+    out: _Output | None = None
     meter = _Meter()
     next_report = time.monotonic() + stats_every
     max_wait = live.max_wait_ms / 1000
 
     def snapshot() -> LiveStats:
+        writer = out.writer if out else None
+        chosen = out.prepared if out else None
         rate_in, rate_out = meter.rates(reader.frames_in, writer.frames_out if writer else 0)
         return LiveStats(
             elapsed_s=time.monotonic() - meter.started, frames_in=reader.frames_in,
@@ -473,10 +409,11 @@ def stream(
             queue_depth=queue.frames, reconnects=reader.reconnects, input_fps=rate_in,
             output_fps=rate_out,
             latency_ms=percentiles(writer.latency_ms if writer else []),
-            width=writer.video.codec_context.width if writer else 0,
-            height=writer.video.codec_context.height if writer else 0,
-            model=chosen.model if chosen else "", model_reason=chosen.reason if chosen else "",
-            before_keyframe=reader.before_keyframe,
+            width=writer.sink.video.codec_context.width if writer else 0,
+            height=writer.sink.video.codec_context.height if writer else 0,
+            model=chosen.model if chosen else "",
+            model_reason=chosen.model_reason if chosen else "",
+            before_keyframe=reader.before_keyframe, corrupt=reader.corrupt,
         )
 
     ended = False  # the source finished (rather than `stop` being set)
@@ -496,59 +433,66 @@ def stream(
                         break
                     continue
                 if isinstance(item, _Audio):
-                    if writer is not None:
-                        writer.write_audio(item)
-                    continue
-                if batch and (item.frame.width, item.frame.height) != (
-                    batch[0].frame.width, batch[0].frame.height):
-                    log.warning("live source changed size mid-stream; frame skipped")
+                    if out is not None:
+                        out.writer.write_audio(item)
                     continue
                 batch.append(item)
                 deadline = deadline or time.monotonic() + max_wait
             if batch:
-                first = batch[0].frame
-                if writer is None:
-                    geometry = plan(first.height, first.width, scale=opts.scale,
-                                    target=opts.target)
-                    fps = reader.rate or Fraction(30)
-                    if backend is None:
-                        chosen, backend = _select_backend(opts, geometry.scale, first.height,
-                                                          first.width, float(fps))
-                    upscaler = Upscaler(backend, geometry)
-                    bits = 10 if first.format.name.startswith("yuv420p10") else 8
-                    writer = _Writer(dst, opts, geometry.width, geometry.height, PIX_FMTS[bits],
-                                     fps, reader.audio_template)
-                    reader.template_taken.set()
-                    log.info("live: %dx%d → %dx%d at %s fps to %s", first.width, first.height,
-                             geometry.width, geometry.height, fps, dst)
+                if out is None:
+                    out = _open_output(reader, dst, opts, backend)
                     # The first batch waited for the model to load: not a latency users see.
                     batch = [_Frame(b.frame, b.seconds, time.monotonic()) for b in batch]
-                upscaled = upscale_frames([b.frame for b in batch], upscaler, bits)
-                for item_, frame in zip(batch, upscaled, strict=True):
-                    writer.write_video(frame, item_.seconds, item_.received)
+                _process(batch, out)
             if on_stats is not None and time.monotonic() >= next_report:
                 next_report += stats_every
                 on_stats(snapshot())
     finally:
         stop.set()  # tells the reader to finish; it is a daemon, so a blocked read cannot hang us
-        if writer is not None:
-            writer.close()
+        if out is not None:
+            try:
+                out.writer.close()
+            finally:
+                if out.prepared is not None:
+                    out.prepared.backend.close()
         reader.join(timeout=0.5)
-    if writer is None and ended:
+    if out is None and ended:
         raise StreamError(f"live source {src} gave no video frames")
     return snapshot()
 
 
-def _select_backend(opts: Options, scale: int, height: int, width: int,
-                    fps: float) -> tuple[Choice, Backend]:
-    """The model (`auto`: the best that keeps up with `fps` here) and its backend."""
-    from vidsr.backends.select import resolve_device, select
+def _open_output(reader: _Reader, dst: str, opts: Options, backend: Backend | None) -> _Output:
+    """The model for the source's size and rate (`auto`: the best that keeps up here) and the
+    output, once the first frames are in."""
+    assert reader.info is not None, "the reader describes the video before queueing a frame"
+    rate = reader.info.rate or Fraction(30)
+    info = replace(reader.info, time_base=OUT_TIME_BASE, rate=rate)
+    geometry = plan_stored(info.height, info.width, info.rotation, scale=opts.scale,
+                           target=opts.target)
+    prepared = None
+    if backend is None:
+        prepared = backend_for(opts, resolve_device(opts.device), scale=geometry.scale,
+                               height=info.height, width=info.width, batch=opts.stream.max_batch,
+                               need_fps=float(rate))
+        backend = prepared.backend
+        log.info("live backend: %s", prepared.reason)
+    try:
+        writer = _Writer(dst, opts, info, geometry, reader.audio_template)
+    except BaseException:
+        if prepared is not None:
+            prepared.backend.close()
+        raise
+    reader.template_taken.set()
+    log.info("live: %dx%d → %dx%d at %s fps to %s", info.width, info.height, geometry.width,
+             geometry.height, rate, dst)
+    return _Output(writer, Upscaler(backend, geometry), info, prepared)
 
-    device = resolve_device(opts.device)
-    shape = {"batch": opts.stream.max_batch, "height": height, "width": width}
-    chosen = choose(opts.model, scale, need_fps=fps, device=device, backend=opts.backend, **shape)
-    selection = select(chosen.model, scale, backend=opts.backend, device=device, **shape)
-    log.info("live backend: %s", selection.reason)
-    return chosen, selection.backend
 
-
+def _process(batch: list[_Frame], out: _Output) -> None:
+    """Upscale and write one batch of frames, the way the file pipeline does."""
+    pts = [out.writer.pts(b.seconds) for b in batch]
+    frames = batch_of([b.frame for b in batch], out.info, pts)
+    upscaled, ready = out.upscaler(frames)
+    if ready is not None:
+        ready.synchronize()
+    out.writer.write_video(upscaled, [b.received for b in batch])

@@ -134,7 +134,7 @@ def tiling_for(option: int | str, model: nn.Module, *, device: torch.device, bat
     """The tiling `--tile option` asks for on `height`×`width` frames of `model`, or None when
     the frames run whole ("auto" and they fit the device budget, or N and they fit N×N)."""
     if option != "auto" and not (isinstance(option, int) and option >= 1):
-        raise ConfigError(f"--tile must be 'auto' or a positive integer (got {option!r})")
+        raise ConfigError(f"tile must be 'auto' or a positive integer (got {option!r})")
     overlap = receptive_radius(model)
     if option == "auto":
         tile = auto_tile(height, width, batch, overlap, bytes_per_pixel(model),

@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from vidsr.backends.cache import default_dir, write_atomic
-from vidsr.backends.select import BackendName, select
+from vidsr.backends.select import select
+from vidsr.config import BackendName
 from vidsr.models import SHIPPED
 from vidsr.timing import device_name, time_runs
 

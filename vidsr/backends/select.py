@@ -8,22 +8,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import get_args
 
 import torch
+from torch import nn
 
 from vidsr.backends import Backend, tensorrt
 from vidsr.backends.cache import default_dir
 from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
+from vidsr.config import BackendName
 from vidsr.errors import BackendUnavailable, ConfigError
 from vidsr.models import SHIPPED, load_model
 from vidsr.models.graph import inference_graph
 
 log = logging.getLogger("vidsr")
 
-BackendName = Literal["auto", "tensorrt", "compile", "eager"]
-ORDER: tuple[BackendName, ...] = ("tensorrt", "compile", "eager")
+# What `auto` tries, in order: every backend name but auto itself.
+ORDER: tuple[BackendName, ...] = tuple(b for b in get_args(BackendName) if b != "auto")
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,17 @@ def select(
     height: int,
     width: int,
     engine_dir: Path | None = None,
+    graph: nn.Module | None = None,
 ) -> Selection:
     """The backend for `model` x`scale` on `device` for batches of up to `batch` H×W frames.
 
     An explicit `backend` the machine lacks raises BackendUnavailable naming what to install;
-    `auto` goes down ORDER and records each miss in the reason.
+    `auto` goes down ORDER and records each miss in the reason. `graph`: the model's inference
+    graph when the caller has already loaded it.
     """
     if backend not in ("auto", *ORDER):
         raise ConfigError(f"unknown backend {backend!r}; choose one of: auto, {', '.join(ORDER)}")
-    graph = inference_graph(load_model(model, scale))
+    graph = graph if graph is not None else inference_graph(load_model(model, scale))
     shape = {"batch": batch, "height": height, "width": width}
     misses: list[str] = []
     for name in ORDER if backend == "auto" else (backend,):
@@ -89,7 +93,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailable("--device cuda: no CUDA device is available (torch sees none)")
+        raise BackendUnavailable("device cuda: no CUDA device is available (torch sees none)",
+                                 option="device")
     return torch.device(name)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from vidsr.backends.select import BackendName, Selection, select
+from vidsr.backends.setup import Prepared, backend_for
+from vidsr.config import BackendName, Options
 from vidsr.frames import FrameBatch, VideoInfo
 from vidsr.geometry import Geometry, plan
 from vidsr.source import Source
@@ -49,7 +50,7 @@ class Clip:
     batches: list[FrameBatch]
     info: VideoInfo
     geometry: Geometry
-    selection: Selection
+    selection: Prepared
     decode_s: float  # how long decoding it took: the decode stage alone
 
 
@@ -66,8 +67,7 @@ def prepare(
     batches, info = read_batches(path, batch, frames, pin=device.type == "cuda")
     decode_s = time.perf_counter() - t0
     geometry = plan(info.height, info.width, scale=scale)
-    selection = select(
-        model, scale, backend=backend, device=device, batch=batch,
-        height=info.height, width=info.width,
-    )  # fmt: skip
+    # The backend a run of these options gets, as `vidsr upscale` would choose it.
+    selection = backend_for(Options(model=model, scale=scale, backend=backend), device,
+                            scale=scale, height=info.height, width=info.width, batch=batch)
     return Clip(batches, info, geometry, selection, decode_s)

@@ -16,13 +16,12 @@ import numpy as np
 import torch
 
 from vidsr.backends import Backend
-from vidsr.backends.select import BackendName
 from vidsr.bench.clips import SAMPLE, prepare
-from vidsr.config import Options
+from vidsr.config import BackendName, Options
 from vidsr.errors import NotAVideo
-from vidsr.frames import fill_frame
-from vidsr.live import LiveStats, output_format, stream
+from vidsr.live import LiveStats, live_encoder, stream
 from vidsr.pipeline import Upscaler
+from vidsr.sink import Sink, open_output, output_format
 from vidsr.timing import percentiles
 
 log = logging.getLogger("vidsr")
@@ -50,37 +49,27 @@ def bench_latency(
     frames: int | None = None,
     warmup: int = 3,
 ) -> LatencyResult:
-    """Per-frame latency at batch 1 from a decoded frame to its encoded packet, through the
-    pipeline's Upscaler and libx264 tuned for zero latency (one frame in, one packet out)."""
+    """Per-frame latency at batch 1 from a decoded frame to its muxed packet, through the
+    pipeline's Upscaler and the Sink with the encoder `vidsr stream` runs (`live_encoder`)."""
     clip = prepare(path, model, scale, backend, 1, device, frames)
     batches, info, geometry, selection = clip.batches, clip.info, clip.geometry, clip.selection
     up = Upscaler(selection.backend, geometry)
     seconds: list[float] = []
-    with (
-        tempfile.TemporaryDirectory(prefix="vidsr-bench-") as tmp,
-        av.open(str(Path(tmp) / "latency.mp4"), "w") as out,
-    ):
-        stream = out.add_stream("libx264", rate=info.rate or 30)
-        stream.width, stream.height, stream.pix_fmt = geometry.width, geometry.height, "yuv420p"
-        stream.options = {"tune": "zerolatency", "preset": "veryfast"}
-        started: dict[int, float] = {}
+    started: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="vidsr-bench-") as tmp:
+        path_out = Path(tmp) / "latency.ts"
+        sink = Sink(open_output(path_out, path_out), name=str(path_out), info=info,
+                    width=geometry.width, height=geometry.height,
+                    encoder=live_encoder(Options()))
         try:
             for i, b in enumerate(batches):
-                started[i] = time.perf_counter()
+                started[b.pts[0]] = time.perf_counter()
                 done, ready = up(b)
                 if ready is not None:
                     ready.synchronize()
-                frame = fill_frame(
-                    av.VideoFrame(geometry.width, geometry.height, "yuv420p"),
-                    done.y[0, 0].numpy(),
-                    done.uv[0].numpy(),
-                )
-                frame.pts = i
-                for packet in stream.encode(frame):
-                    if packet.pts is not None and packet.pts >= warmup:
-                        seconds.append(time.perf_counter() - started[packet.pts])
-                    out.mux(packet)
-            out.mux(stream.encode(None))
+                muxed = sink.write(done)
+                seconds += [time.perf_counter() - started[p] for p in muxed if i >= warmup]
+            sink.close()
         finally:
             selection.backend.close()
     if not seconds:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 import torch
 
 from vidsr.backends import Backend, agreement_db
-from vidsr.backends.select import BackendName, select
+from vidsr.backends.select import select
 from vidsr.bench.clips import tiled_luma
 from vidsr.bench.machine import Stats, stats
+from vidsr.config import BackendName
 from vidsr.errors import EngineError
 from vidsr.models import load_model
 from vidsr.models.collapsible import macs_per_pixel

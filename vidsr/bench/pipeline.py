@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vidsr.backends.select import BackendName
 from vidsr.bench.baselines import naive_loop, opencv_dnn_fps, opencv_loop_fps
 from vidsr.bench.clips import SAMPLE, prepare
+from vidsr.config import BackendName
 from vidsr.errors import BackendUnavailable
 from vidsr.frames import FrameBatch, VideoInfo
 from vidsr.geometry import Geometry

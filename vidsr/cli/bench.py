@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from vidsr.cli._ui import UI
 
 if TYPE_CHECKING:
-    from vidsr.backends.select import BackendName
+    from vidsr.config import BackendName
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
