@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -66,7 +67,7 @@ class FrameBatch:
     time_base: Fraction
     bits: int = 8
     # Packets of copied streams (audio, subtitles, data) to mux along with these frames.
-    packets: list[av.Packet] = field(default_factory=list, repr=False)
+    packets: list[av.Packet[Any]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         n, c, h, w = self.y.shape
@@ -92,7 +93,7 @@ class FrameBatch:
 
 
 def batch_of(frames: Sequence[av.VideoFrame], info: VideoInfo, pts: list[int], *,
-             packets: list[av.Packet] | None = None, pin: bool = False) -> FrameBatch:
+             packets: list[av.Packet[Any]] | None = None, pin: bool = False) -> FrameBatch:
     """Decoded frames, of any pixel format and size, as one batch at `info`'s depth and size: the
     one way frames become tensors, for files and live streams alike."""
     h, w, dtype = info.height, info.width, DTYPES[info.bits]

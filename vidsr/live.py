@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import av
@@ -94,7 +94,7 @@ class _Frame:
 
 @dataclass
 class _Audio:
-    packet: av.Packet
+    packet: av.Packet[Any]
     seconds: Fraction
     dts_seconds: Fraction
 
@@ -232,6 +232,9 @@ class _Reader(threading.Thread):
     def _session(self, src: av.container.InputContainer, video: av.VideoStream) -> int:
         """Demux one connection until it ends or stalls; returns how many frames it gave."""
         audio = src.streams.audio[0] if src.streams.audio else None
+        video_tb = video.time_base
+        audio_tb = audio.time_base if audio is not None else None
+        assert video_tb is not None, "a demuxed stream has a time base"
         if self.audio_template is None and audio is not None and not self.ready.is_set():
             self.audio_template = audio
         self.ready.set()
@@ -258,14 +261,15 @@ class _Reader(threading.Thread):
                             continue
                         if self.info is None:
                             self.info = describe(self.url, video, frame)
-                        seconds = self.timeline.place(ts, video.time_base)
+                        seconds = self.timeline.place(ts, video_tb)
                         self.queue.put(_Frame(frame, seconds, received), self.stop)
                         self.frames_in += 1
                         got += 1
-                elif packet.pts is not None and packet.size and self.audio_template:
-                    seconds = self.timeline.place(packet.pts, packet.time_base)
+                elif audio_tb is not None and packet.pts is not None and packet.size and (
+                        self.audio_template):
+                    seconds = self.timeline.place(packet.pts, audio_tb)
                     dts = packet.dts if packet.dts is not None else packet.pts
-                    dts_seconds = seconds - (packet.pts - dts) * packet.time_base
+                    dts_seconds = seconds - (packet.pts - dts) * audio_tb
                     self.queue.put(_Audio(packet, seconds, dts_seconds), self.stop)
         except (av.FFmpegError, OSError, RuntimeError) as exc:
             # A timeout (the interrupt callback) or a dropped connection: the caller reconnects.
@@ -325,6 +329,7 @@ class _Writer:
         self.last_audio_dts = item.dts_seconds
         packet = item.packet
         tb = packet.time_base
+        assert tb is not None, "demuxed packets carry their stream's time base"
         packet.pts, packet.dts = round(item.seconds / tb), round(item.dts_seconds / tb)
         # Every session's audio goes to the one output stream, copied from the first session's.
         self.sink.copy(packet, self.audio_index)

@@ -107,7 +107,7 @@ class Upscaler:
             return quantise(luma, max_value, y.dtype), quantise(chroma, max_value, uv.dtype)
 
 
-def run(batches: Iterable[FrameBatch], upscaler: Upscaler, write: Callable[[FrameBatch], None],
+def run(batches: Iterable[FrameBatch], upscaler: Upscaler, write: Callable[[FrameBatch], object],
         *, on_batch: Callable[[int], None] | None = None) -> StageTimes:
     """Decode, upscale and encode every batch; returns the stage times.
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import av
 
@@ -89,11 +89,11 @@ def video_stream(container: av.container.InputContainer, name: str, *,
     raise NotAVideo(f"{name}: has no video stream ({found})")
 
 
-def decode(packet: av.Packet, name: str) -> list[av.VideoFrame] | None:
+def decode(packet: av.Packet[Any], name: str) -> list[av.VideoFrame] | None:
     """The frames a video packet gives, or None when the decoder rejects it (a damaged file, a
     lost datagram, a stream joined mid-GOP): the caller counts it and decoding goes on."""
     try:
-        return cast(list[av.VideoFrame], packet.decode())
+        return packet.decode()
     except av.error.FFmpegError as exc:
         # Counted and reported once by the caller: a line per packet would bury the result (a
         # damaged stream can reject thousands).

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import av
@@ -116,12 +116,12 @@ class Sink:
         self.write_packets(batch.packets)
         return muxed
 
-    def write_packets(self, packets: Sequence[av.Packet]) -> None:
+    def write_packets(self, packets: Sequence[av.Packet[Any]]) -> None:
         """Mux packets of the copied streams (matched by their input stream's index)."""
         for packet in packets:
             self.copy(packet, packet.stream.index)
 
-    def copy(self, packet: av.Packet, index: int) -> None:
+    def copy(self, packet: av.Packet[Any], index: int) -> None:
         """Mux a packet of the copied input stream `index` (given apart from the packet, whose
         stream may be gone: a live session's input is closed on reconnect)."""
         out = self.streams.get(index)
@@ -133,7 +133,7 @@ class Sink:
         except (av.error.FFmpegError, OSError) as exc:
             raise OutputError(f"{self.name}: writing failed ({exc})") from exc
 
-    def _mux_video(self, packets: list[av.Packet]) -> list[int]:
+    def _mux_video(self, packets: list[av.Packet[Any]]) -> list[int]:
         # Read before muxing: the muxer rescales timestamps in place to its own time base.
         pts = [p.pts for p in packets if p.pts is not None]
         self.container.mux(packets)

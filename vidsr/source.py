@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -45,7 +46,7 @@ class Source:
         self.copied = [s for s in container.streams if s.type in COPIED_TYPES]
         self.corrupt = 0  # packets the decoder rejected
         self._demux = container.demux(self.stream, *self.copied)
-        self._held: list[av.Packet] = []  # copied packets that play after the frames so far
+        self._held: list[av.Packet[Any]] = []  # copied packets that play after the frames so far
         self._last_pts: int | None = None
         self._decoded = self._decode()
         first = next(self._decoded, None)
@@ -156,10 +157,10 @@ class Source:
             if not behind or (when is not None and when >= end + TRIM_LOOKAHEAD):
                 return
 
-    def _release(self, until: Fraction | None) -> list[av.Packet]:
+    def _release(self, until: Fraction | None) -> list[av.Packet[Any]]:
         """Held packets that start before `until` (all of them when None), in demux order."""
-        out: list[av.Packet] = []
-        keep: list[av.Packet] = []
+        out: list[av.Packet[Any]] = []
+        keep: list[av.Packet[Any]] = []
         if until is None:
             out, self._held = self._held, keep
             return out
@@ -177,7 +178,7 @@ class Source:
             return start + frame.duration * self.info.time_base
         return start + (1 / self.info.rate if self.info.rate else 0)
 
-    def _batch(self, frames: list[av.VideoFrame], packets: list[av.Packet]) -> FrameBatch:
+    def _batch(self, frames: list[av.VideoFrame], packets: list[av.Packet[Any]]) -> FrameBatch:
         return batch_of(frames, self.info, [self._pts(f) for f in frames], packets=packets,
                         pin=self.pin)
 
@@ -197,7 +198,7 @@ def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.V
     yield from rest
 
 
-def packet_time(packet: av.Packet) -> Fraction | None:
+def packet_time(packet: av.Packet[Any]) -> Fraction | None:
     """When a packet plays (its pts, else dts) in seconds, or None when it has no timestamp."""
     t = packet.pts if packet.pts is not None else packet.dts
     return None if t is None or packet.time_base is None else t * packet.time_base

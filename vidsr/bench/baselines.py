@@ -114,7 +114,7 @@ def opencv_loop_fps(src: Path, dst: Path, model: str, scale: int, onnx_path: Pat
     cap = cv2.VideoCapture(str(src))
     w, h = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
     dnn = opencv_net(model, scale, h, w, onnx_path)
-    out = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"),
+    out = cv2.VideoWriter(str(dst), cv2.VideoWriter.fourcc(*"mp4v"),
                           cap.get(cv2.CAP_PROP_FPS) or 30, (w * scale, h * scale))
     t0, count = time.perf_counter(), 0
     try:

@@ -90,7 +90,9 @@ def bench_model(
         agreement_db=agreement,
         stats=stats(seconds, batch),
         peak_memory_mb=peak,
-        **_floor(model, scale, width, height, peak_gflops, stats(seconds, batch).ms_p50),
+        # _floor's keys are ModelResult's three arithmetic fields.
+        **_floor(model, scale, width, height, peak_gflops,  # type: ignore[arg-type]
+                 stats(seconds, batch).ms_p50),
     )
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from vidsr.config import BackendName
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="measure frames/s: model only, the whole pipeline, or latency")
     p.add_argument("--mode", choices=("model", "pipeline", "latency"), default="model")
     p.add_argument("--model", default="small,tiny,espcn,fsrcnn",

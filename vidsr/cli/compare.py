@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.progress import TaskID
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     Rows = dict[str, list[av.VideoFrame]]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare", help="a side-by-side PNG (original, bicubic, models) or a split-screen clip"
     )
@@ -146,7 +146,7 @@ def _picture_of(args: argparse.Namespace, ui: UI, reference: list[av.VideoFrame]
 
 
 def _rgb(frame: av.VideoFrame) -> NDArray[np.uint8]:
-    return frame.to_ndarray(format="rgb24")
+    return cast("NDArray[np.uint8]", frame.to_ndarray(format="rgb24"))
 
 
 def _crop(text: str, frame: tuple[int, ...]) -> tuple[int, int, int, int]:

@@ -18,7 +18,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("engines", help="build, list or clear cached TensorRT engines")
     p.add_argument("action", choices=("build", "list", "clear"))
     p.add_argument("--engine-dir", type=Path,

@@ -15,7 +15,7 @@ from vidsr.cli._ui import UI
 DEFAULT_CRFS = "18,23,30"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "eval", help="quality against bicubic: still images (papers) or real compressed video"
     )

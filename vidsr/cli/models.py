@@ -13,7 +13,7 @@ TABLES = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", help="list the shipped models with their Set5 scores")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run, quiet=False)

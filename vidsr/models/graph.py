@@ -19,6 +19,7 @@ def inference_graph(model: nn.Module) -> nn.Module:
     if not isinstance(model, FSRCNN):
         return model
     *body, pad, conv, shuffle = to_subpixel(model)
+    assert isinstance(pad, nn.ZeroPad2d) and isinstance(conv, nn.Conv2d)
     return nn.Sequential(*body, PaddedConv(pad, conv), shuffle)
 
 
@@ -32,7 +33,8 @@ class PaddedConv(nn.Module):
         left, right, top, bottom = pad.padding
         assert (left, right) == (top, bottom) and conv.padding == (0, 0), "square padding only"
         self.crop = max(left, right) - left  # leading rows/columns the larger padding adds
-        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
+        kernel = (conv.kernel_size[0], conv.kernel_size[1])
+        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, kernel,
                               padding=max(left, right))
         self.conv.load_state_dict(conv.state_dict())
 
