@@ -51,12 +51,6 @@ class VideoInfo:
     colour: Colour
     rotation: int  # degrees counter-clockwise a player turns the picture (display matrix)
 
-    @property
-    def display_size(self) -> tuple[int, int]:
-        """(height, width) as shown, after rotation."""
-        turned = self.rotation % 180 != 0
-        return (self.width, self.height) if turned else (self.height, self.width)
-
 
 
 @dataclass

@@ -19,7 +19,8 @@ from vidsr.backends import Backend
 from vidsr.bench.clips import SAMPLE, prepare
 from vidsr.config import BackendName, Options
 from vidsr.errors import NotAVideo
-from vidsr.live import LiveStats, live_encoder, stream
+from vidsr.live import LiveStats, stream
+from vidsr.live.writer import live_encoder
 from vidsr.pipeline import Upscaler
 from vidsr.sink import Sink, open_output, output_format
 from vidsr.timing import percentiles
