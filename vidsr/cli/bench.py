@@ -7,9 +7,10 @@ import dataclasses
 import itertools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from vidsr.cli._ui import UI
+from vidsr.config import Device
 
 if TYPE_CHECKING:
     from vidsr.config import BackendName
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "one batch size in pipeline mode (default 8, as `vidsr upscale`)",
     )
     p.add_argument("--size", default="960x540", help="input WxH in model mode (default 960x540)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=get_args(Device), default="auto")
     p.add_argument(
         "--input", type=Path, help="clip for pipeline/latency mode (default: bundled sample)"
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from rich.progress import TaskID
 
+from vidsr.catalog import SCALES
 from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="write a split-screen clip instead: bicubic left, vidsr right, with IN's "
                         "audio (IN is the clip to upscale)")
     p.add_argument("--model", help="models, comma-separated (default: the default model)")
-    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, default=2, choices=SCALES)
     p.add_argument("--crf", type=int, default=23,
                    help="x264 CRF of the low-bandwidth stream made from IN (default 23)")
     p.add_argument("--lr", action="store_true",

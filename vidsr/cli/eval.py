@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidsr.catalog import SCALES
 from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--model",
         help="models to evaluate, comma-separated (default: the default model)",
     )
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=SCALES)
     what = p.add_argument_group("what to evaluate on (one kind)")
     what.add_argument(
         "--data", type=Path, action="append", default=[],

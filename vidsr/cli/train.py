@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from vidsr.catalog import SCALES
 from vidsr.cli._ui import UI
 
 DEFAULT_OUT = Path("vidsr/models/weights")
@@ -16,7 +17,7 @@ DEFAULT_OUT = Path("vidsr/models/weights")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train ESPCN / FSRCNN weights on still images")
     p.add_argument("--model", required=True, help="an architecture: espcn, fsrcnn, tiny, small")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=SCALES)
     p.add_argument(
         "--data",
         type=Path,
