@@ -188,7 +188,8 @@ def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry
     # Everything that changes the output's frames: a journal made with other values is stale.
     key = {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
            "model": opts.model, "geometry": list(astuple(geometry)), "backend": engine.name,
-           "device": str(engine.device), "batch": opts.batch, "frames": opts.frames,
+           "device": str(engine.device), "dtype": str(engine.dtype), "batch": opts.batch,
+           "frames": opts.frames,
            "weights": SHIPPED[opts.model, geometry.scale].sha256, "codec": opts.codec,
            "crf": opts.crf, "preset": opts.preset}
     journal = Journal.open(work_dir(dst), key)
