@@ -203,7 +203,7 @@ def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry
 def _check_strict(source: Source, strict: bool) -> None:
     if strict and source.corrupt:
         raise CorruptInput(f"{source.name}: {source.corrupt} corrupt video packet(s) did not "
-                           "decode (--strict)")
+                           "decode, and strict mode allows none", option="strict")
 
 
 def _size(src: str | Path) -> int | None:

@@ -20,6 +20,7 @@ HINTS = {
     "codec": "choose another --codec",
     "resume": "leave out --resume",
     "device": "use --device cpu",
+    "strict": "without --strict they are skipped and counted",
 }
 
 # Subcommand name -> module. Listed by hand, in the order `--help` shows them.
