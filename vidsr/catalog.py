@@ -47,6 +47,8 @@ _SHIPPED_FILES = (
     # The papers' protocol (--degrade bicubic).
     Shipped("small-paper", "small", 2,
             "4ce66330438068781dfc5dbe814ceffe26507093932584eca5ddf0fc723092a7"),
+    Shipped("tiny-paper", "tiny", 2,
+            "40b82f8e5e48555bbc0708a30163240600db54e8a3f2451bb39357c2e69a9022"),
     Shipped("espcn", "espcn", 2,
             "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
     Shipped("espcn", "espcn", 3,
