@@ -63,9 +63,9 @@ class TrainConfig:
         if self.loss not in ("l2", "l1"):
             raise ConfigError(f"unknown loss {self.loss!r}; choose l2 or l1")
         if not 0 <= self.soft_share <= 1:
-            raise ConfigError(f"--soft-share must be in [0, 1], not {self.soft_share}")
+            raise ConfigError(f"soft_share must be in [0, 1], not {self.soft_share}")
         if self.degrade == "video" and self.patch > degrade.LR_WINDOW:
-            raise ConfigError(f"--degrade video needs patch ≤ {degrade.LR_WINDOW}")
+            raise ConfigError(f"degrade='video' needs patch ≤ {degrade.LR_WINDOW}")
 
 
 # Fields added after the first shipped weights: recorded only when set, so that the commands in
