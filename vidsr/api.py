@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, astuple, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import av
 
 from vidsr.backends import Backend
-from vidsr.backends.auto import choose
-from vidsr.backends.select import inference_graph, resolve_device, select
+from vidsr.backends.select import resolve_device
 from vidsr.config import Options, load
-from vidsr.errors import ConfigError, CorruptInput
-from vidsr.frames import Geometry, plan
-from vidsr.models import SHIPPED, load_model
+from vidsr.errors import ConfigError
 from vidsr.pipeline import StageTimes, Upscaler, run
-from vidsr.probe import VideoInfo, local_file
-from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, assemble, work_dir
+from vidsr.plan import (
+    MakeSink,
+    backend_for,
+    check_strict,
+    finish_segments,
+    geometry_for,
+    input_file,
+    journal_key,
+    model_for,
+    sink_factory,
+)
+from vidsr.probe import local_file
+from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
-from vidsr.tiling import TiledBackend, tiling_for
 
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
 
@@ -56,10 +62,12 @@ class RunStats:
 
 def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = None,
             on_progress: Progress | None = None, backend: str | Backend | None = None,
-            **options: Any) -> RunStats:
+            cluster: str | None = None, **options: Any) -> RunStats:
     """Upscale `src` into `dst`; options are `vidsr.config.Options` fields and override `config`.
 
     `backend` is a backend name (auto, tensorrt, compile, eager) or a ready `Backend` object.
+    `cluster` ("ray" for a Ray started on this machine, "ray://HOST:PORT" for a running
+    cluster) cuts the job into segments upscaled on the cluster's workers (`vidsr.cluster`).
     Nothing appears at `dst` unless the whole run succeeds.
     """
     base = load(Path(config)) if config is not None else Options()
@@ -68,29 +76,24 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
     opts = base.override(**options)
     dst = Path(dst)
     given = backend if backend is not None and not isinstance(backend, str) else None
+    if cluster is not None:
+        if given is not None:
+            raise ConfigError("a cluster's workers build their own backend; give its name")
+        from vidsr.cluster import upscale_on_cluster
+
+        return upscale_on_cluster(src, dst, opts, cluster, on_progress)
     device = given.device if given is not None else resolve_device(opts.device)
     started = time.perf_counter()
     with Source.open(src, batch=opts.batch, max_frames=opts.frames,
                      pin=device.type == "cuda") as source:
         check_output(dst, str(src), overwrite=opts.overwrite)
         info = source.info
-        geometry = _geometry(info, opts)
-        model = choose(opts.model, geometry.scale, device=device, backend=opts.backend,
-                       need_fps=float(info.rate) if opts.realtime and info.rate else None,
-                       batch=opts.batch, height=info.height, width=info.width)
+        geometry = geometry_for(info, opts)
+        model = model_for(info, opts, geometry, device)
         opts = replace(opts, model=model.model)
         if given is None:
-            tiling = None if opts.tile is None else tiling_for(
-                opts.tile, inference_graph(load_model(opts.model, geometry.scale)),
-                device=device, batch=opts.batch, height=info.height, width=info.width)
-            # A tiled run's backend is built for the tile windows, the one shape it will see.
-            height, width = tiling.window if tiling else (info.height, info.width)
-            chosen = select(opts.model, geometry.scale, backend=opts.backend, device=device,
-                            batch=opts.batch, height=height, width=width)
-            engine, reason, owned = chosen.backend, chosen.reason, True
-            if tiling is not None:
-                engine = TiledBackend(engine, tiling)
-                reason += f", {len(tiling.tiles)} tiles of {width}x{height}"
+            engine, reason = backend_for(info, opts, geometry, device)
+            owned = True
         else:
             engine, reason, owned = given, "given by the caller", False
         times = StageTimes()
@@ -104,22 +107,21 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
             if on_progress is not None:
                 on_progress(done, total)
 
-        def make_sink(container: av.container.OutputContainer, name: str,
-                      copy: list[av.stream.Stream]) -> Sink:
-            return Sink(container, name=name, info=info, width=geometry.width,
-                        height=geometry.height, codec=opts.codec, crf=opts.crf,
-                        preset=opts.preset, copy=copy)
-
+        make_sink = sink_factory(info, geometry, opts)
         upscaler = Upscaler(engine, geometry, times)
         try:
-            journal = _journal(src, dst, source, opts, geometry, engine) if opts.resume else None
+            journal = None
+            if opts.resume:
+                key = journal_key(input_file(src, "--resume"), opts, geometry, engine.name,
+                                  str(engine.device))
+                journal = _resume(source, Journal.open(work_dir(dst), key))
             done = resumed = journal.frames if journal else 0
             if journal is None:
                 dropped = _write_whole(source, upscaler, dst, on_batch, opts.strict,
                                        lambda c: make_sink(c, str(dst), source.copied))
             else:
                 dropped = _write_segments(source, upscaler, dst, journal, on_batch, opts,
-                                          lambda c, name: make_sink(c, name, []))
+                                          make_sink)
         finally:
             if owned:
                 engine.close()
@@ -127,7 +129,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
     return RunStats(
         input=str(src), output=str(dst), frames=done, seconds=round(seconds, 4),
         fps=round((done - resumed) / seconds, 3) if seconds else 0.0,
-        input_bytes=_size(src), output_bytes=dst.stat().st_size,
+        input_bytes=input_size(src), output_bytes=dst.stat().st_size,
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
         backend=engine.name, reason=reason, model_reason=model.reason, device=str(device),
         corrupt=source.corrupt,
@@ -148,7 +150,7 @@ def _write_whole(source: Source, upscaler: Upscaler, dst: Path,
             raise
         try:
             run(source, upscaler, sink.write, on_batch=on_batch)
-            _check_strict(source, strict)
+            check_strict(source, strict)
             sink.close()
         except BaseException:
             sink.abort()
@@ -158,41 +160,22 @@ def _write_whole(source: Source, upscaler: Upscaler, dst: Path,
 
 def _write_segments(source: Source, upscaler: Upscaler, dst: Path, journal: Journal,
                     on_batch: Callable[[int], None], opts: Options,
-                    make_sink: Callable[[av.container.OutputContainer, str], Sink]) -> list[str]:
+                    make_sink: MakeSink) -> list[str]:
     """The resumable run: the frames not yet in `journal` into segments, then the output."""
-    writer = SegmentWriter(journal, opts.batch * SEGMENT_BATCHES, source.info.time_base,
-                           make_sink)
+    writer = SegmentWriter(journal.next_file, journal.add, opts.batch * SEGMENT_BATCHES,
+                           source.info.time_base, lambda c, name: make_sink(c, name, []))
     try:
         run(source, upscaler, writer.write, on_batch=on_batch)
-        _check_strict(source, opts.strict)
+        check_strict(source, opts.strict)
         writer.finish()
     except BaseException:
         writer.abort()
         raise
-    info, last = source.info, journal.last_pts
-    # A --frames preview ends the copied streams where its last frame ends, as a plain run does.
-    until = None
-    if opts.frames is not None and journal.frames == opts.frames and last is not None:
-        until = last * info.time_base + (1 / info.rate if info.rate else 0)
-    dropped = assemble(journal, dst, source.name, until=until)
-    shutil.rmtree(journal.folder, ignore_errors=True)
-    return dropped
+    return finish_segments(journal, dst, source.name, source.info, opts)
 
 
-def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry: Geometry,
-             engine: Backend) -> Journal:
-    """The resumable job's journal, and `source` moved past the frames it already holds."""
-    path = local_file(src)
-    if path is None:
-        raise ConfigError(f"{src}: --resume needs an input file (it seeks back into it)")
-    stat = path.stat()
-    # Everything that changes the output's frames: a journal made with other values is stale.
-    key = {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-           "model": opts.model, "geometry": list(astuple(geometry)), "backend": engine.name,
-           "device": str(engine.device), "batch": opts.batch, "frames": opts.frames,
-           "weights": SHIPPED[opts.model, geometry.scale].sha256, "codec": opts.codec,
-           "crf": opts.crf, "preset": opts.preset}
-    journal = Journal.open(work_dir(dst), key)
+def _resume(source: Source, journal: Journal) -> Journal:
+    """`journal`, with `source` moved past the frames it already holds."""
     if journal.last_pts is not None:
         source.seek_past(journal.last_pts)
         if source.max_frames is not None:
@@ -200,22 +183,6 @@ def _journal(src: str | Path, dst: Path, source: Source, opts: Options, geometry
     return journal
 
 
-def _check_strict(source: Source, strict: bool) -> None:
-    if strict and source.corrupt:
-        raise CorruptInput(f"{source.name}: {source.corrupt} corrupt video packet(s) did not "
-                           "decode (--strict)")
-
-
-def _geometry(info: VideoInfo, opts: Options) -> Geometry:
-    """Plan on the picture as displayed (a 1080p target means 1080 rows on screen), then turn
-    the size back to the stored orientation."""
-    height, width = info.display_size
-    g = plan(height, width, scale=opts.scale, target=opts.target)
-    if info.rotation % 180:
-        return Geometry(g.scale, g.width, g.height)
-    return g
-
-
-def _size(src: str | Path) -> int | None:
+def input_size(src: str | Path) -> int | None:
     path = local_file(src)
     return path.stat().st_size if path is not None else None
