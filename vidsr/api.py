@@ -70,10 +70,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
     cluster) cuts the job into segments upscaled on the cluster's workers (`vidsr.cluster`).
     Nothing appears at `dst` unless the whole run succeeds.
     """
-    base = load(Path(config)) if config is not None else Options()
-    if isinstance(backend, str):
-        options["backend"] = backend
-    opts = base.override(**options)
+    opts = resolve_options(config, backend, options)
     dst = Path(dst)
     given = backend if backend is not None and not isinstance(backend, str) else None
     if cluster is not None:
@@ -135,6 +132,15 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         corrupt=source.corrupt,
         dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
+
+
+def resolve_options(config: str | Path | None, backend: str | Backend | None,
+                    options: dict[str, Any]) -> Options:
+    """`options` over `config` over the defaults; a backend given by name is an option too."""
+    base = load(Path(config)) if config is not None else Options()
+    if isinstance(backend, str):
+        options = {**options, "backend": backend}
+    return base.override(**options)
 
 
 def _write_whole(source: Source, upscaler: Upscaler, dst: Path,

@@ -152,7 +152,7 @@ def session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+    quiet: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.ERROR}
     try:
         if address is None:
             # address="local": a new Ray even where RAY_ADDRESS names another; no dashboard.
