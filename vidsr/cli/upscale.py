@@ -112,7 +112,7 @@ def _run_many(args: argparse.Namespace, ui: UI, options: dict[str, Any]) -> int:
                            **options)
     ui.table(f"{len(job.files)} file(s) into {args.output}", ["file", "frames", "time", "fps",
                                                             "status"],
-             [[f.input, f.frames, f"{f.seconds:.1f} s", f"{f.fps:.1f}", f.status]
+             [[Path(f.input).name, f.frames, f"{f.seconds:.1f} s", f"{f.fps:.1f}", f.status]
               for f in job.files])
     for f in job.files:
         if f.error is not None:
