@@ -4,6 +4,8 @@ file reported while the rest go on, one JSON document or nothing but errors."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,3 +119,18 @@ def test_inputs_and_names() -> None:
                        width=1920) == "talk-1080p.mov"
     with pytest.raises(ConfigError, match=r"output name '\{title\}'.*\{stem\}, \{ext\}"):
         output_name(Path("a.mp4"), "{title}", height=1, width=1)
+
+
+def test_vidsr_never_imports_ray_unless_a_cluster_is_asked_for(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "in.mp4")
+    probe = ("import sys, vidsr, vidsr.api, vidsr.jobs, vidsr.plan, vidsr.cli.upscale; "
+             "assert 'ray' not in sys.modules, 'ray imported'; "
+             "sys.modules['ray'] = None; "  # as if the extra were not installed
+             "from vidsr.cli import main; "
+             f"sys.exit(main(['upscale', {str(src)!r}, {str(tmp_path / 'out.mp4')!r}, "
+             "'--cluster', 'ray', '--device', 'cpu']))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == "error: a cluster needs Ray: pip install 'vidsr[ray]'"
+    assert not (tmp_path / "out.mp4").exists()

@@ -121,18 +121,20 @@ def upscale_many(inputs: Sequence[str], outdir: str | Path, *, name: str = NAME,
     results: list[FileResult] = []
     before = 0  # frames upscaled by the files already done
 
-    def report(done: int, current: str) -> None:
+    current = ""  # the input being upscaled
+
+    def report(done: int, _total: int | None = None) -> None:
         if on_progress is not None:
             on_progress(JobProgress(len(results), len(planned), before + done, total, current))
 
     with _session(cluster):
         for item in planned:
-            result = _one(item, lambda done, _, src=str(item.src):
-                          report(done, src), config=config, backend=backend, cluster=cluster,
+            current = str(item.src)
+            result = _one(item, report, config=config, backend=backend, cluster=cluster,
                           options=options)
             results.append(result)
             before += result.frames
-            report(0, str(item.src))
+            report(0)
     return JobStats(results, round(time.perf_counter() - started, 4))
 
 
