@@ -180,3 +180,10 @@ def test_many_files_share_one_cluster_connection(long_clip: Path, tmp_path: Path
 def test_an_unknown_cluster_address_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown cluster 'spark'; give ray or ray://HOST:PORT"):
         upscale(make_clip(tmp_path / "in.mp4"), tmp_path / "out.mp4", cluster="spark", **RUN)
+
+
+def test_an_error_on_a_worker_is_raised_as_itself_and_keeps_no_output(
+        long_clip: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="^unknown video encoder 'nope'$"):
+        upscale(long_clip, tmp_path / "out.mp4", cluster="ray", codec="nope", **RUN)
+    assert not (tmp_path / "out.mp4").exists()
