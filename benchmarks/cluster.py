@@ -34,7 +34,7 @@ import torch
 import vidsr.cluster
 from vidsr.api import upscale
 from vidsr.config import Options
-from vidsr.plan import backend_for, geometry_for
+from vidsr.plan import geometry_for, prepare
 from vidsr.resume import SEGMENT_BATCHES, Journal, Segment
 from vidsr.source import Source, frame_pts
 
@@ -98,8 +98,8 @@ def backend_load(src: Path, opts: Options) -> float:
     geometry = geometry_for(info, opts)
     times = []
     for _ in range(5):
-        t, (engine, _) = timed(lambda: backend_for(info, opts, geometry, torch.device("cpu")))
-        engine.close()
+        t, prepared = timed(lambda: prepare(info, opts, geometry, torch.device("cpu")))
+        prepared.backend.close()
         times.append(t)
     return statistics.median(times)
 

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from vidsr.backends import place
-from vidsr.backends.select import inference_graph
 from vidsr.bench import machine, opencv_dnn_fps, tiled_luma
 from vidsr.errors import BackendUnavailable
 from vidsr.models import load_model
+from vidsr.models.graph import inference_graph
 from vidsr.timing import matmul_gflops, time_runs
 
 RESULTS = Path(__file__).resolve().parent / "results"

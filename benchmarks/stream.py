@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 
 from vidsr import bench
+from vidsr.bench.latency import measure_latency
 from vidsr.config import Options, load
-from vidsr.live import measure_latency
 
 HERE = Path(__file__).resolve().parent
 

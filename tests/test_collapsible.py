@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vidsr.backends.select import inference_graph
 from vidsr.models import build
 from vidsr.models.collapsible import Collapsible, LinearBlock, SRNet, macs_per_pixel
+from vidsr.models.graph import inference_graph
 from vidsr.resize import imresize
 
 

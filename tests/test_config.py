@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import REPO
 from vidsr.config import Options, StreamOptions, load
 from vidsr.errors import ConfigError
-from vidsr.frames import Geometry, plan
+from vidsr.geometry import Geometry, plan
 
 CONFIGS = sorted((REPO / "configs").glob("*.toml"))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vidsr.backends.select import inference_graph
 from vidsr.models import FSRCNN, load_model
 from vidsr.models.fsrcnn import to_subpixel
+from vidsr.models.graph import inference_graph
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])

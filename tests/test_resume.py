@@ -122,7 +122,8 @@ def test_resume_needs_an_input_file(tmp_path: Path) -> None:
             [sys.executable, "-m", "vidsr", "upscale", "-", str(tmp_path / "out.mp4"), "--resume",
              "--quiet", *FAST], stdin=stdin, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: -: --resume needs an input file (it seeks back into it)"
+    assert result.stderr.strip() == ("error: -: a resumable job needs an input file, which it "
+                                     "seeks back into (leave out --resume)")
     assert not list(tmp_path.glob("*out*")) and not list(tmp_path.glob(".*"))
 
 

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -22,10 +23,14 @@ import torch
 from tests.media import make_clip, read_back
 from tests.rtmp import nginx_rtmp
 from vidsr import live
+from vidsr.api import upscale
 from vidsr.backends.select import select
+from vidsr.bench import free_udp_port, send_pattern
 from vidsr.cli import main
 from vidsr.config import Options, StreamOptions
-from vidsr.errors import StreamError
+from vidsr.errors import InputNotFound, StreamError
+from vidsr.live.reader import Frame, LiveQueue
+from vidsr.sink import KEYFRAME_SECONDS
 
 # Eager: compiling a backend would take longer than these whole tests.
 VIDSR = [sys.executable, "-m", "vidsr", "stream"]
@@ -37,7 +42,7 @@ W, H, FPS = 96, 64, 10
 def _sender(url: str, seconds: float, delay: float = 0.0, **kw: object) -> threading.Thread:
     def send() -> None:
         time.sleep(delay)  # the receiver binds first
-        live.send_pattern(url, width=W, height=H, fps=FPS, seconds=seconds, **kw)
+        send_pattern(url, width=W, height=H, fps=FPS, seconds=seconds, **kw)
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -58,7 +63,7 @@ def test_pipe_in_pipe_out(tmp_path: Path) -> None:
 
 
 def test_udp_stall_reconnect_and_sigterm(tmp_path: Path) -> None:
-    port = live.free_udp_port()
+    port = free_udp_port()
     url = f"udp://127.0.0.1:{port}"
     out = tmp_path / "out.ts"
     proc = subprocess.Popen([*VIDSR, url, str(out), "--timeout", "1", "--reconnect", "5",
@@ -109,11 +114,11 @@ def test_udp_stall_reconnect_and_sigterm(tmp_path: Path) -> None:
 def test_source_that_never_comes_up_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"udp://127.0.0.1:{live.free_udp_port()}"
+    url = f"udp://127.0.0.1:{free_udp_port()}"
     code = main(["stream", url, str(tmp_path / "out.ts"), "--reconnect", "1", "--timeout", "1",
                  *CLI_OPTS])
     assert code == StreamError.exit_code != 0
-    assert f"cannot open live source {url}" in capsys.readouterr().err
+    assert f"live source {url} did not come up (2 attempts)" in capsys.readouterr().err
     assert not (tmp_path / "out.ts").exists()
 
 
@@ -139,7 +144,7 @@ class SlowBackend:
 
 
 def test_drop_policy_bounds_latency_and_counts_drops(tmp_path: Path) -> None:
-    port = live.free_udp_port()
+    port = free_udp_port()
     delay = 0.3  # 3× the frame interval
     backend = SlowBackend(delay)
     stop = threading.Event()
@@ -166,7 +171,7 @@ def test_drop_policy_bounds_latency_and_counts_drops(tmp_path: Path) -> None:
                 if p.pts is not None and p.is_keyframe]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert max(b - a for a, b in zip(keys, [*keys[1:], times[-1]], strict=True)) <= (
-        live.GOP_SECONDS + max(gaps))
+        KEYFRAME_SECONDS + max(gaps))
 
 
 def test_rtmp_through_nginx(tmp_path: Path) -> None:
@@ -195,14 +200,15 @@ def test_rtmp_through_nginx(tmp_path: Path) -> None:
     assert sizes == [(2 * W, 2 * H)]
 
 
-def test_a_missing_input_file_is_a_stream_error() -> None:
-    with pytest.raises(StreamError, match="/nonexistent/clip.ts"):
-        live.open_input("/nonexistent/clip.ts", timeout=1)
+def test_a_missing_input_file_is_the_same_error_live_as_for_a_file(tmp_path: Path) -> None:
+    with pytest.raises(InputNotFound, match="/nonexistent/clip.ts: no such file"):
+        live.stream("/nonexistent/clip.ts", str(tmp_path / "out.ts"), OPTS)
+    assert not (tmp_path / "out.ts").exists()
 
 
 def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_path: Path) -> None:
     # vidsr first, the sender second, one keyframe at its start: the probe reads that keyframe.
-    port = live.free_udp_port()
+    port = free_udp_port()
     out = tmp_path / "out.ts"
     done: dict[str, live.LiveStats] = {}
     stop = threading.Event()
@@ -215,10 +221,51 @@ def test_a_stream_whose_only_keyframe_arrives_while_probing_still_decodes(tmp_pa
     receiver = threading.Thread(target=receive, daemon=True)
     receiver.start()
     time.sleep(0.5)
-    sent = live.send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=W, height=H,
+    sent = send_pattern(f"udp://127.0.0.1:{port}?pkt_size=1316", width=W, height=H,
                              fps=30, seconds=3, keyframe_every=10_000)
     time.sleep(1.0)
     stop.set()
     receiver.join(timeout=60)
     assert sent == 90 and done["stats"].frames_out >= 0.9 * sent
     assert read_back(out).frames == done["stats"].frames_out
+
+
+def test_ten_bit_422_source_gives_the_same_format_live_and_as_a_file(tmp_path: Path) -> None:
+    # One reading of bit depth (probe.describe) and one frame conversion (frames.batch_of) for
+    # both commands: a 10-bit 4:2:2 source is processed and encoded at 10 bits by each.
+    src = make_clip(tmp_path / "in.ts", pix_fmt="yuv422p10le", frames=8, container="mpegts")
+    assert read_back(src).pix_fmt == "yuv422p10le"
+    upscale(src, tmp_path / "file.ts", scale=2, device="cpu", backend="eager")
+    live.stream(str(src), str(tmp_path / "live.ts"),
+                replace(OPTS, stream=StreamOptions(when_behind="block")))
+    as_file, as_live = read_back(tmp_path / "file.ts"), read_back(tmp_path / "live.ts")
+    assert as_file.pix_fmt == as_live.pix_fmt == "yuv420p10le"
+    assert (as_file.width, as_file.height) == (as_live.width, as_live.height) == (128, 96)
+    assert as_file.frames == as_live.frames == 8
+    assert len(as_live.audio) > 0 and len(as_file.audio) > 0
+
+
+def _frames(n: int) -> list[Frame]:
+    return [Frame(av.VideoFrame(16, 16, "yuv420p"), Fraction(i, 30), float(i)) for i in range(n)]
+
+
+def test_the_queue_holds_the_start_up_backlog_then_shrinks_back_to_its_bound() -> None:
+    stop = threading.Event()
+    queue = LiveQueue(max_frames=4, drop=True, startup_frames=10)
+    for frame in _frames(12):  # the model is still loading: 10 are held, the 2 oldest dropped
+        queue.put(frame, stop)
+    assert (queue.frames, queue.dropped) == (10, 2)
+    queue.started()
+    got = queue.get(0)
+    assert isinstance(got, Frame) and got.received == 2.0  # the oldest held frame comes first
+    # Draining: the bound follows the backlog down, so a frame now in means one out, no growth.
+    queue.put(_frames(1)[0], stop)
+    assert (queue.frames, queue.dropped) == (10, 2)
+    queue.put(_frames(1)[0], stop)
+    assert (queue.frames, queue.dropped) == (10, 3)
+    for _ in range(8):
+        queue.get(0)
+    assert queue.frames == 2 and queue.limit == 4  # back to its steady-state bound
+    for frame in _frames(5):
+        queue.put(frame, stop)
+    assert (queue.frames, queue.dropped) == (4, 6)

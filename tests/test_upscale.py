@@ -47,6 +47,13 @@ def test_output_keeps_frames_timing_audio_and_colour(clip: Path, tmp_path: Path)
     assert part_path(dst).exists() is False
 
 
+def test_mpeg_ts_output_keeps_the_audio(clip: Path, tmp_path: Path) -> None:
+    # FFmpeg lists only MPEG-2 as what the MPEG-TS muxer takes; it takes AAC (and anything) too.
+    upscale(clip, tmp_path / "out.ts", scale=2)
+    out = read_back(tmp_path / "out.ts")
+    assert out.frames == 12 and len(out.audio) == len(read_back(clip).audio) > 0
+
+
 def test_variable_frame_rate_survives(tmp_path: Path) -> None:
     pts = [0, 40, 120, 130, 300, 310, 500]
     src = make_clip(tmp_path / "vfr.mkv", pts=pts)
@@ -196,11 +203,18 @@ def test_failure_mid_run_leaves_no_output(clip: Path, tmp_path: Path) -> None:
     assert no_output(dst)
 
 
-def test_existing_output_is_kept_unless_overwrite(clip: Path, tmp_path: Path) -> None:
+def test_existing_output_is_kept_unless_overwrite(clip: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     dst = tmp_path / "out.mp4"
     dst.write_bytes(b"precious")
-    with pytest.raises(OutputError, match="already exists"):
+    with pytest.raises(OutputError, match="already exists") as raised:
         upscale(clip, dst, scale=2)
+    # A Python caller is told which option fixes it; the CLI turns that into the flag.
+    assert raised.value.option == "overwrite" and "--" not in str(raised.value)
+    assert dst.read_bytes() == b"precious"
+    assert main(["upscale", str(clip), str(dst), "--scale", "2", "--quiet"]) == 3
+    assert capsys.readouterr().err.strip() == (
+        f"error: {dst}: already exists (use --overwrite to replace it)")
     assert dst.read_bytes() == b"precious"
     upscale(clip, dst, scale=2, frames=2, overwrite=True)
     assert read_back(dst).frames == 2

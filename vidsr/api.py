@@ -4,60 +4,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import av
 
 from vidsr.backends import Backend
+from vidsr.backends.auto import choose
 from vidsr.backends.select import resolve_device
 from vidsr.config import Options, load
 from vidsr.errors import ConfigError
 from vidsr.pipeline import StageTimes, Upscaler, run
 from vidsr.plan import (
     MakeSink,
-    backend_for,
+    RunStats,
     check_strict,
     finish_segments,
     geometry_for,
     input_file,
+    input_size,
     journal_key,
-    model_for,
+    prepare,
     sink_factory,
 )
-from vidsr.probe import local_file
 from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
 
+__all__ = ["Progress", "RunStats", "resolve_options", "upscale"]
+
 Progress = Callable[[int, int | None], None]  # (frames done, total or None)
-
-
-@dataclass
-class RunStats:
-    input: str
-    output: str
-    frames: int
-    seconds: float
-    fps: float
-    input_bytes: int | None
-    output_bytes: int
-    width: int  # output size
-    height: int
-    model: str
-    scale: int  # the model's scale (before the exact resize)
-    backend: str
-    reason: str  # why this backend
-    model_reason: str  # why this model (`auto` says what it measured)
-    device: str
-    corrupt: int  # input packets the decoder rejected (their frames are missing)
-    dropped_streams: list[str] = field(default_factory=list)  # copied streams the output can't hold
-    busy: dict[str, float] = field(default_factory=dict)  # seconds per stage (decode, h2d, …)
-    resumed: int = 0  # frames an interrupted earlier run had finished (--resume)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = None,
@@ -75,7 +52,8 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
     given = backend if backend is not None and not isinstance(backend, str) else None
     if cluster is not None:
         if given is not None:
-            raise ConfigError("a cluster's workers build their own backend; give its name")
+            raise ConfigError("a cluster's workers build their own backend; give its name",
+                              option="backend")
         from vidsr.cluster import upscale_on_cluster
 
         return upscale_on_cluster(src, dst, opts, cluster, on_progress)
@@ -86,13 +64,18 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         check_output(dst, str(src), overwrite=opts.overwrite)
         info = source.info
         geometry = geometry_for(info, opts)
-        model = model_for(info, opts, geometry, device)
-        opts = replace(opts, model=model.model)
         if given is None:
-            engine, reason = backend_for(info, opts, geometry, device)
-            owned = True
+            prepared = prepare(info, opts, geometry, device)
+            engine, reason, owned = prepared.backend, prepared.reason, True
+            model, model_reason = prepared.model, prepared.model_reason
         else:
             engine, reason, owned = given, "given by the caller", False
+            # The caller's backend runs some model: `auto` names the one a file gets.
+            chosen = choose(opts.model, geometry.scale, need_fps=None, device=device,
+                            backend=opts.backend, batch=opts.batch, height=info.height,
+                            width=info.width)
+            model, model_reason = chosen.model, chosen.reason
+        opts = replace(opts, model=model)
         times = StageTimes()
         done = resumed = 0
         known = [n for n in (info.frames, opts.frames) if n]
@@ -109,8 +92,9 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         try:
             journal = None
             if opts.resume:
-                key = journal_key(input_file(src, "--resume"), opts, geometry, engine.name,
-                                  str(engine.device))
+                key = journal_key(input_file(src, option="resume"), opts, geometry,
+                                  backend=engine.name, device=str(engine.device),
+                                  dtype=str(engine.dtype))
                 journal = _resume(source, Journal.open(work_dir(dst), key))
             done = resumed = journal.frames if journal else 0
             if journal is None:
@@ -128,7 +112,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         fps=round((done - resumed) / seconds, 3) if seconds else 0.0,
         input_bytes=input_size(src), output_bytes=dst.stat().st_size,
         width=geometry.width, height=geometry.height, model=opts.model, scale=geometry.scale,
-        backend=engine.name, reason=reason, model_reason=model.reason, device=str(device),
+        backend=engine.name, reason=reason, model_reason=model_reason, device=str(device),
         corrupt=source.corrupt,
         dropped_streams=dropped, busy=times.as_dict(), resumed=resumed,
     )
@@ -187,8 +171,3 @@ def _resume(source: Source, journal: Journal) -> Journal:
         if source.max_frames is not None:
             source.max_frames -= journal.frames
     return journal
-
-
-def input_size(src: str | Path) -> int | None:
-    path = local_file(src)
-    return path.stat().st_size if path is not None else None

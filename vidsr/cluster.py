@@ -25,19 +25,19 @@ from typing import Any
 
 import torch
 
-from vidsr.api import RunStats, input_size
 from vidsr.backends.select import resolve_device
 from vidsr.config import Options
 from vidsr.errors import ClusterError, ConfigError, UnsupportedInput, VidsrError
 from vidsr.pipeline import StageTimes, Upscaler, run
 from vidsr.plan import (
-    backend_for,
+    RunStats,
     check_strict,
     finish_segments,
     geometry_for,
     input_file,
+    input_size,
     journal_key,
-    model_for,
+    prepare,
     sink_factory,
 )
 from vidsr.resume import SEGMENT_BATCHES, Journal, Segment, SegmentWriter, work_dir
@@ -73,6 +73,7 @@ class WorkerPlan:
     backend: str
     reason: str
     device: str
+    dtype: str
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def upscale_on_cluster(src: str | Path, dst: Path, opts: Options, cluster: str,
                        on_progress: Progress | None) -> RunStats:
     """`vidsr.upscale(src, dst, cluster=…)`: the job's segments on the cluster's workers."""
     address = parse_address(cluster)
-    path = input_file(src, "a cluster job")
+    path = input_file(src, option=None)  # every cluster job is resumable
     started = time.perf_counter()
     with Source.open(src, batch=opts.batch) as source:
         info = source.info
@@ -114,7 +115,8 @@ def upscale_on_cluster(src: str | Path, dst: Path, opts: Options, cluster: str,
         resources = _resources()
         plan = _get(plan_job.options(**resources).remote(str(path), opts))
         opts = replace(opts, model=plan.model, backend=plan.backend)
-        key = journal_key(path, opts, geometry, plan.backend, plan.device)
+        key = journal_key(path, opts, geometry, backend=plan.backend, device=plan.device,
+                          dtype=plan.dtype)
         journal = Journal.open(work_dir(dst), key)
         todo = spans(pts, opts.batch * SEGMENT_BATCHES)
         _check_journal(journal, todo, str(src))
@@ -170,7 +172,7 @@ def session(address: str | None) -> Iterator[None]:
 
 def _resources() -> dict[str, float]:
     """A GPU per task on a cluster that has GPUs; otherwise CPUs only."""
-    gpus = ray.cluster_resources().get("GPU", 0)
+    gpus = ray.cluster_resources().get("GPU", 0)  # type: ignore[no-untyped-call]
     return {"num_cpus": CPUS_PER_TASK, **({"num_gpus": 1} if gpus else {})}
 
 
@@ -223,7 +225,7 @@ def _run_segments(src: str, journal: Journal, todo: list[Span], opts: Options,
     return corrupt, times
 
 
-def _get(ref: ray.ObjectRef) -> Any:
+def _get(ref: ray.ObjectRef[Any]) -> Any:
     """A task's result; a vidsr error raised on a worker is raised here as itself."""
     try:
         return ray.get(ref)
@@ -243,11 +245,11 @@ def plan_job(src: str, opts: Options) -> WorkerPlan:
     device = resolve_device(opts.device)
     with Source.open(src, batch=opts.batch) as source:
         info = source.info
-    geometry = geometry_for(info, opts)
-    model = model_for(info, opts, geometry, device)
-    engine, reason = backend_for(info, replace(opts, model=model.model), geometry, device)
+    prepared = prepare(info, opts, geometry_for(info, opts), device)
+    engine = prepared.backend
     engine.close()
-    return WorkerPlan(model.model, model.reason, engine.name, reason, str(engine.device))
+    return WorkerPlan(prepared.model, prepared.model_reason, engine.name, prepared.reason,
+                      str(engine.device), str(engine.dtype))
 
 
 @ray.remote
@@ -264,7 +266,7 @@ def upscale_segment(src: str, file: str, after: int | None, frames: int,
             source.seek_past(after)
         info = source.info
         geometry = geometry_for(info, opts)
-        engine, _ = backend_for(info, opts, geometry, device)
+        engine = prepare(info, opts, geometry, device).backend
         make_sink = sink_factory(info, geometry, opts)
         upscaler = Upscaler(engine, geometry, StageTimes())
         writer = SegmentWriter(lambda: Path(file), done.append, opts.batch * SEGMENT_BATCHES,

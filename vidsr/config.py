@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from vidsr.catalog import MODELS, SCALES
 from vidsr.errors import ConfigError
-from vidsr.frames import parse_target
-from vidsr.models import MODELS, SCALES
+from vidsr.geometry import parse_target
 
 Device = Literal["auto", "cpu", "cuda"]
 BackendName = Literal["auto", "tensorrt", "compile", "eager"]

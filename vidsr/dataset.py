@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
@@ -43,7 +44,7 @@ def read_rgb(path: Path) -> NDArray[np.uint8]:
     try:
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
-            return frame.to_ndarray(format="rgb24")
+            return cast(NDArray[np.uint8], frame.to_ndarray(format="rgb24"))
     except (av.FFmpegError, StopIteration) as exc:
         raise InputError(f"{path}: not a readable image ({exc})") from exc
 

@@ -112,7 +112,7 @@ def encode_decode(frames: Sequence[av.VideoFrame], crf: int, preset: str) -> lis
         for packet in encoder.encode(frame):
             out += decoder.decode(packet)
     out += decoder.decode(None)
-    return sorted(out, key=lambda f: f.pts)
+    return sorted(out, key=lambda f: f.pts or 0)  # decoded frames all carry a pts
 
 
 def degrade_clip(
@@ -154,7 +154,7 @@ def _source(image: Image, side: int, rng: np.random.Generator) -> NDArray[np.uin
             return None
     y, x = int(rng.integers(h - need + 1)), int(rng.integers(w - need + 1))
     region = image.rgb[y : y + need, x : x + need]
-    return region if factor == 1.0 else imresize(region, factor)  # type: ignore[return-value]
+    return region if factor == 1.0 else imresize(region, factor)
 
 
 def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,

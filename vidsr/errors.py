@@ -19,9 +19,17 @@ from __future__ import annotations
 
 
 class VidsrError(Exception):
-    """Base class: the CLI prints `error: <message>` and exits with `exit_code`."""
+    """Base class: the CLI prints `error: <message>` and exits with `exit_code`.
+
+    `option` names the setting (a `vidsr.config.Options` field) that would fix the problem; the
+    message speaks to Python callers, and the CLI adds the flag to use.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class InputError(VidsrError):

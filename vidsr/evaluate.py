@@ -50,7 +50,8 @@ def evaluate(model: nn.Module, pairs: Sequence[Pair], scale: int) -> EvalReport:
     scores = []
     for pair in pairs:
         sr = super_resolve(model, pair.lr_y)
-        bicubic = to_u8(imresize(pair.lr_y.astype(np.float64), scale))
+        lr: NDArray[np.float64] = pair.lr_y.astype(np.float64)
+        bicubic = to_u8(imresize(lr, scale))
         scores.append(
             ImageScore(
                 pair.name,

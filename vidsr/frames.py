@@ -1,4 +1,4 @@
-"""Frames as tensors: `FrameBatch` (planar 4:2:0 YUV) and the pure geometry of output sizes.
+"""Frames as tensors: `FrameBatch` (planar 4:2:0 YUV), and `VideoInfo`, what the planes came from.
 
 A batch holds N frames of one size as integer planes: Y is N×1×H×W and UV is N×2×⌈H/2⌉×⌈W/2⌉,
 uint8 for 8-bit video and uint16 (values up to 1023) for 10-bit. Odd sizes are allowed: that is
@@ -7,18 +7,50 @@ what FFmpeg's 4:2:0 gives for them (chroma rounds up), and the output size is ma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
 import torch
 
-from vidsr.errors import ConfigError
+from vidsr.errors import UnsupportedInput
 
 # Pixel format of the planes, by bit depth; the encoder gets the same format back.
 PIX_FMTS = {8: "yuv420p", 10: "yuv420p10le"}
 DTYPES = {8: torch.uint8, 10: torch.uint16}
+
+
+@dataclass(frozen=True)
+class Colour:
+    """FFmpeg's colour tags (AVColorPrimaries, AVColorTransferCharacteristic, AVColorSpace,
+    AVColorRange), carried from input to output untouched."""
+
+    primaries: int
+    transfer: int
+    matrix: int
+    range: int
+
+    @classmethod
+    def of(cls, frame: av.VideoFrame) -> Colour:
+        return cls(frame.color_primaries, frame.color_trc, frame.colorspace, frame.color_range)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    name: str  # the input as the user named it, for messages
+    width: int  # stored (not rotated) size
+    height: int
+    pix_fmt: str  # as decoded
+    bits: int  # 8 or 10: the depth vidsr processes and encodes at
+    time_base: Fraction
+    rate: Fraction | None  # average frame rate where the container knows it
+    frames: int | None  # the container's frame count where known (an estimate)
+    colour: Colour
+    rotation: int  # degrees counter-clockwise a player turns the picture (display matrix)
+
 
 
 @dataclass
@@ -29,7 +61,7 @@ class FrameBatch:
     time_base: Fraction
     bits: int = 8
     # Packets of copied streams (audio, subtitles, data) to mux along with these frames.
-    packets: list[av.Packet] = field(default_factory=list, repr=False)
+    packets: list[av.Packet[Any]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         n, c, h, w = self.y.shape
@@ -52,6 +84,30 @@ class FrameBatch:
     @property
     def max_value(self) -> int:
         return (1 << self.bits) - 1
+
+
+def batch_of(frames: Sequence[av.VideoFrame], info: VideoInfo, pts: list[int], *,
+             packets: list[av.Packet[Any]] | None = None, pin: bool = False) -> FrameBatch:
+    """Decoded frames, of any pixel format and size, as one batch at `info`'s depth and size: the
+    one way frames become tensors, for files and live streams alike."""
+    h, w, dtype = info.height, info.width, DTYPES[info.bits]
+    y = torch.empty((len(frames), 1, h, w), dtype=dtype, pin_memory=pin)
+    uv = torch.empty((len(frames), 2, (h + 1) // 2, (w + 1) // 2), dtype=dtype, pin_memory=pin)
+    for i, frame in enumerate(frames):
+        y_plane, uv_planes = planes_of(conform(frame, info), info.bits)
+        y[i, 0].numpy()[...] = y_plane
+        uv[i].numpy()[...] = uv_planes
+    return FrameBatch(y, uv, pts, info.time_base, info.bits, packets or [])
+
+
+def conform(frame: av.VideoFrame, info: VideoInfo) -> av.VideoFrame:
+    """The frame as PIX_FMTS[info.bits] at the first frame's size (a frame that changes size
+    mid-stream is scaled back to it)."""
+    try:
+        return to_420(frame, info.bits, info.width, info.height)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise UnsupportedInput(f"{info.name}: pixel format {frame.format.name} cannot be "
+                               f"converted to {PIX_FMTS[info.bits]}") from exc
 
 
 def planes_of(frame: av.VideoFrame, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,56 +142,3 @@ def _view(plane: av.video.plane.VideoPlane, dtype: np.dtype) -> np.ndarray:
     itemsize = np.dtype(dtype).itemsize
     rows = np.frombuffer(memoryview(plane), dtype=dtype).reshape(-1, plane.line_size // itemsize)
     return rows[: plane.height, : plane.width]
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How a frame grows: the model's scale, then an exact resize to `height`×`width`."""
-
-    scale: int
-    height: int
-    width: int
-
-
-def parse_target(target: str) -> tuple[int | None, int]:
-    """'1080p' -> (None, 1080); '1920x1080' -> (1920, 1080). Width None means 'from aspect'."""
-    text = target.strip().lower()
-    try:
-        if text.endswith("p"):
-            width, height = None, int(text[:-1])
-        else:
-            w, h = text.split("x")
-            width, height = int(w), int(h)
-    except ValueError:
-        raise ConfigError(f"target {target!r} is not like 1080p or 1920x1080") from None
-    if height < 2 or (width is not None and width < 2):
-        raise ConfigError(f"target {target!r} is too small")
-    return width, height
-
-
-def plan(height: int, width: int, *, scale: int | None = None, target: str | None = None,
-         scales: tuple[int, ...] = (2, 3, 4)) -> Geometry:
-    """The model scale and exact output size for an input of `height`×`width` (as displayed).
-
-    With `scale`, the output is the input times `scale`. With `target`, it is the largest size
-    with the input's aspect ratio that fits the target (a bare height like 1080p fixes the
-    height), and the model scale is the smallest one that reaches it (the largest if none does).
-    Either way both sides are then rounded down to even numbers, which 4:2:0 encoders require.
-    """
-    if (scale is None) == (target is None):
-        raise ConfigError("give exactly one of scale and target")
-    if scale is not None:
-        if scale not in scales:
-            raise ConfigError(f"scale {scale} is not one of {', '.join(map(str, scales))}")
-        return Geometry(scale, _even(height * scale), _even(width * scale))
-    assert target is not None
-    box_w, box_h = parse_target(target)
-    factor = box_h / height if box_w is None else min(box_w / width, box_h / height)
-    if factor <= 1:
-        raise ConfigError(f"target {target} is not larger than the input ({width}x{height})")
-    model_scale = next((s for s in sorted(scales) if s >= factor - 1e-9), max(scales))
-    return Geometry(model_scale, _even(round(height * factor)), _even(round(width * factor)))
-
-
-def _even(n: int) -> int:
-    return max(2, n - n % 2)

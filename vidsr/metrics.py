@@ -15,8 +15,8 @@ Plane = NDArray[np.number]
 
 
 def _crop(a: Plane, shave: int) -> NDArray[np.float64]:
-    a = np.asarray(a, dtype=np.float64)
-    return a[shave : a.shape[0] - shave, shave : a.shape[1] - shave] if shave else a
+    x: NDArray[np.float64] = np.asarray(a, dtype=np.float64)
+    return x[shave : x.shape[0] - shave, shave : x.shape[1] - shave] if shave else x
 
 
 def _check(a: Plane, b: Plane) -> None:

@@ -1,12 +1,13 @@
 """What one run will do, decided the same way wherever it runs (this process, or a cluster's
-workers): the output geometry, the model, the backend, the encoder, and the key a resumable job's
-journal is made for. `vidsr.api` (one machine) and `vidsr.cluster` (many) both build on this."""
+workers), and what it did: the output geometry, the backend (`vidsr.backends.setup`), the encoder,
+the key a resumable job's journal is made for, the segments' remux, and `RunStats`.
+`vidsr.api` (one machine) and `vidsr.cluster` (many) both build on this."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import asdict, astuple, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -14,79 +15,88 @@ from typing import Any
 import av
 import torch
 
-from vidsr.backends import Backend
-from vidsr.backends.auto import Choice, choose
-from vidsr.backends.select import inference_graph, select
+from vidsr.backends.setup import Prepared, backend_for
 from vidsr.config import Options
 from vidsr.errors import ConfigError, CorruptInput
-from vidsr.frames import Geometry, plan
-from vidsr.models import SHIPPED, load_model
-from vidsr.probe import VideoInfo, local_file
+from vidsr.frames import VideoInfo
+from vidsr.geometry import Geometry, plan_stored
+from vidsr.models import SHIPPED
+from vidsr.probe import local_file
 from vidsr.resume import Journal, assemble
-from vidsr.sink import Sink
+from vidsr.sink import Encoder, Sink
 from vidsr.source import Source
-from vidsr.tiling import TiledBackend, tiling_for
 
 MakeSink = Callable[[av.container.OutputContainer, str, list[av.stream.Stream]], Sink]
 
 
+@dataclass
+class RunStats:
+    input: str
+    output: str
+    frames: int
+    seconds: float
+    fps: float
+    input_bytes: int | None
+    output_bytes: int
+    width: int  # output size
+    height: int
+    model: str
+    scale: int  # the model's scale (before the exact resize)
+    backend: str
+    reason: str  # why this backend
+    model_reason: str  # why this model (`auto` says what it measured)
+    device: str
+    corrupt: int  # input packets the decoder rejected (their frames are missing)
+    dropped_streams: list[str] = field(default_factory=list)  # copied streams the output can't hold
+    busy: dict[str, float] = field(default_factory=dict)  # seconds per stage (decode, h2d, …)
+    resumed: int = 0  # frames an interrupted earlier run had finished (--resume)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def geometry_for(info: VideoInfo, opts: Options) -> Geometry:
-    """Plan on the picture as displayed (a 1080p target means 1080 rows on screen), then turn
-    the size back to the stored orientation."""
-    height, width = info.display_size
-    g = plan(height, width, scale=opts.scale, target=opts.target)
-    if info.rotation % 180:
-        return Geometry(g.scale, g.width, g.height)
-    return g
+    return plan_stored(info.height, info.width, info.rotation, scale=opts.scale,
+                       target=opts.target)
 
 
-def model_for(info: VideoInfo, opts: Options, geometry: Geometry, device: torch.device) -> Choice:
-    """`--model` resolved on `device` (`auto` with `--realtime` times the models there)."""
-    return choose(opts.model, geometry.scale, device=device, backend=opts.backend,
-                  need_fps=float(info.rate) if opts.realtime and info.rate else None,
-                  batch=opts.batch, height=info.height, width=info.width)
-
-
-def backend_for(info: VideoInfo, opts: Options, geometry: Geometry,
-                device: torch.device) -> tuple[Backend, str]:
-    """The backend for `opts.model` (already resolved), tiled when `opts.tile` says so, and why."""
-    tiling = None if opts.tile is None else tiling_for(
-        opts.tile, inference_graph(load_model(opts.model, geometry.scale)),
-        device=device, batch=opts.batch, height=info.height, width=info.width)
-    # A tiled run's backend is built for the tile windows, the one shape it will see.
-    height, width = tiling.window if tiling else (info.height, info.width)
-    chosen = select(opts.model, geometry.scale, backend=opts.backend, device=device,
-                    batch=opts.batch, height=height, width=width)
-    if tiling is None:
-        return chosen.backend, chosen.reason
-    return (TiledBackend(chosen.backend, tiling),
-            chosen.reason + f", {len(tiling.tiles)} tiles of {width}x{height}")
+def prepare(info: VideoInfo, opts: Options, geometry: Geometry,
+            device: torch.device) -> Prepared:
+    """The model and backend for this input (`realtime` picks as for a live source)."""
+    return backend_for(opts, device, scale=geometry.scale, height=info.height, width=info.width,
+                       batch=opts.batch,
+                       need_fps=float(info.rate) if opts.realtime and info.rate else None)
 
 
 def sink_factory(info: VideoInfo, geometry: Geometry, opts: Options) -> MakeSink:
+    encoder = Encoder(opts.codec, opts.crf, opts.preset)
+
     def make_sink(container: av.container.OutputContainer, name: str,
                   copy: list[av.stream.Stream]) -> Sink:
         return Sink(container, name=name, info=info, width=geometry.width,
-                    height=geometry.height, codec=opts.codec, crf=opts.crf,
-                    preset=opts.preset, copy=copy)
+                    height=geometry.height, encoder=encoder, copy=copy)
     return make_sink
 
 
-def input_file(src: str | Path, why: str) -> Path:
+def input_file(src: str | Path, *, option: str | None) -> Path:
+    """A resumable (or clustered) job's input, which must be a file: it seeks back into it.
+    `option`: the setting that asked for a resumable job."""
     path = local_file(src)
     if path is None:
-        raise ConfigError(f"{src}: {why} needs an input file (it seeks back into it)")
+        raise ConfigError(f"{src}: a resumable job needs an input file, which it seeks back into",
+                          option=option)
     return path
 
 
-def journal_key(path: Path, opts: Options, geometry: Geometry, backend: str,
-                device: str) -> dict[str, Any]:
+def journal_key(path: Path, opts: Options, geometry: Geometry, *, backend: str, device: str,
+                dtype: str) -> dict[str, Any]:
     """Everything that changes the output's frames: a journal made with other values is stale.
-    `opts.model` is the resolved model, `backend` the name of the backend that runs."""
+    `opts.model` is the resolved model; `backend`, `device`, `dtype` those of the backend that
+    runs (on this machine or on a cluster's workers)."""
     stat = path.stat()
     return {"input": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
             "model": opts.model, "geometry": list(astuple(geometry)), "backend": backend,
-            "device": device, "batch": opts.batch, "frames": opts.frames,
+            "device": device, "dtype": dtype, "batch": opts.batch, "frames": opts.frames,
             "weights": SHIPPED[opts.model, geometry.scale].sha256, "codec": opts.codec,
             "crf": opts.crf, "preset": opts.preset}
 
@@ -94,7 +104,7 @@ def journal_key(path: Path, opts: Options, geometry: Geometry, backend: str,
 def check_strict(source: Source, strict: bool) -> None:
     if strict and source.corrupt:
         raise CorruptInput(f"{source.name}: {source.corrupt} corrupt video packet(s) did not "
-                           "decode (--strict)")
+                           "decode, and strict mode allows none", option="strict")
 
 
 def finish_segments(journal: Journal, dst: Path, src: str, info: VideoInfo,
@@ -109,3 +119,8 @@ def finish_segments(journal: Journal, dst: Path, src: str, info: VideoInfo,
     dropped = assemble(journal, dst, src, until=until)
     shutil.rmtree(journal.folder, ignore_errors=True)
     return dropped
+
+
+def input_size(src: str | Path) -> int | None:
+    path = local_file(src)
+    return path.stat().st_size if path is not None else None

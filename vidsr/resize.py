@@ -9,6 +9,8 @@ published PSNRs are only reproducible with the same kernel: Keys' cubic with a =
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,14 +36,14 @@ def resize_matrix(in_len: int, out_len: int, scale: float) -> NDArray[np.float64
     u = x/scale + (1 − 1/scale)/2; when shrinking, the kernel is stretched by 1/scale and scaled
     by `scale`; indices past either border are mirrored (…, 2, 1, 1, 2, …).
     """
+    kernel: Callable[[NDArray[np.float64]], NDArray[np.float64]] = cubic
+    width = KERNEL_WIDTH
     if scale < 1:
         width = KERNEL_WIDTH / scale
 
         def kernel(t: NDArray[np.float64]) -> NDArray[np.float64]:
             return scale * cubic(scale * t)
 
-    else:
-        width, kernel = KERNEL_WIDTH, cubic
     x = np.arange(1, out_len + 1, dtype=np.float64)
     u = x / scale + 0.5 * (1.0 - 1.0 / scale)
     left = np.floor(u - width / 2.0)
@@ -56,7 +58,11 @@ def resize_matrix(in_len: int, out_len: int, scale: float) -> NDArray[np.float64
     return matrix
 
 
-def imresize(image: NDArray[np.generic], scale: float) -> NDArray[np.generic]:
+@overload
+def imresize(image: NDArray[np.uint8], scale: float) -> NDArray[np.uint8]: ...
+@overload
+def imresize(image: NDArray[np.floating[Any]], scale: float) -> NDArray[np.float64]: ...
+def imresize(image: NDArray[Any], scale: float) -> NDArray[Any]:
     """Resize an H×W or H×W×C image by `scale` like MATLAB's imresize(image, scale, 'bicubic').
 
     The output size is ceil(H·scale) × ceil(W·scale). uint8 input gives uint8 output (rounded and

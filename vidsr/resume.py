@@ -188,7 +188,7 @@ def assemble(journal: Journal, dst: Path, src: str, *, until: Fraction | None) -
     return dropped
 
 
-def _video_packets(paths: list[Path]) -> Iterator[av.Packet]:
+def _video_packets(paths: list[Path]) -> Iterator[av.Packet[Any]]:
     """The segments' packets, in order, one segment open at a time. Each segment's encoder
     starts afresh and derives its first decoding timestamps from its own first frames, so at a
     variable frame rate they can fall before the previous segment's last; those move to just
@@ -206,20 +206,20 @@ def _video_packets(paths: list[Path]) -> Iterator[av.Packet]:
 
 
 def _copied_packets(source: av.container.InputContainer,
-                    copies: dict[int, av.stream.Stream]) -> Iterator[av.Packet]:
+                    copies: dict[int, av.stream.Stream]) -> Iterator[av.Packet[Any]]:
     if not copies:
         return
     streams = [s for s in source.streams if s.index in copies]
     yield from (p for p in source.demux(*streams) if p.size)
 
 
-def _merge(*packets: Iterator[av.Packet]) -> Iterator[av.Packet]:
+def _merge(*packets: Iterator[av.Packet[Any]]) -> Iterator[av.Packet[Any]]:
     """Packets of several sequences, each in decoding order, merged in decoding order, so the
     muxer never has to buffer one stream while waiting for another."""
     return heapq.merge(*packets, key=_decode_time)
 
 
-def _decode_time(packet: av.Packet) -> Fraction:
+def _decode_time(packet: av.Packet[Any]) -> Fraction:
     t = packet.dts if packet.dts is not None else packet.pts
     return Fraction(0) if t is None or packet.time_base is None else t * packet.time_base
 

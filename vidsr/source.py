@@ -1,33 +1,31 @@
 """Demux + decode: an input becomes `FrameBatch`es of 4:2:0 planes, carrying the packets of
 every stream that is copied (audio, subtitles, data) along with the frames they play beside.
 
-Frames in other pixel formats are converted with `frame.reformat`: 4:2:2 / 4:4:4 / NV12 / gray
+Frames in other pixel formats are converted by `frames.batch_of`: 4:2:2 / 4:4:4 / NV12 / gray
 lose nothing in luma (chroma is subsampled, gray gets neutral chroma); RGB and palette frames go
-through swscale's BT.601 limited-range matrix and are tagged so. Anything deeper than 8 bits is
-processed and encoded at 10 bits. A frame that changes size mid-stream is scaled back to the first
-frame's size. Packets the decoder rejects are skipped and counted in `corrupt`.
+through swscale's BT.601 limited-range matrix and are tagged so (`probe.describe`). Anything
+deeper than 8 bits is processed and encoded at 10 bits. A frame that changes size mid-stream is
+scaled back to the first frame's size. Packets the decoder rejects are skipped and counted in
+`corrupt`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any
 
 import av
-import torch
 
 from vidsr.errors import CorruptInput, NotAVideo, UnsupportedInput
-from vidsr.frames import DTYPES, PIX_FMTS, FrameBatch, planes_of, to_420
-from vidsr.probe import VideoInfo, describe, open_input, video_stream
+from vidsr.frames import FrameBatch, VideoInfo, batch_of
+from vidsr.probe import decode, describe, open_input, video_stream
 
 log = logging.getLogger("vidsr")
 
 COPIED_TYPES = ("audio", "subtitle", "data")
-BT601, LIMITED = 6, 1  # AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG: what swscale gives for RGB -> YUV
 # How far past the last kept frame `max_frames` keeps reading for audio that plays before it:
 # muxers interleave streams far closer than this.
 TRIM_LOOKAHEAD = Fraction(5)
@@ -45,11 +43,10 @@ class Source:
         self.container, self.name, self.batch, self.max_frames, self.pin = (
             container, name, batch, max_frames, pin)
         self.stream = video_stream(container, name)
-        self.stream.thread_type = "AUTO"
         self.copied = [s for s in container.streams if s.type in COPIED_TYPES]
         self.corrupt = 0  # packets the decoder rejected
         self._demux = container.demux(self.stream, *self.copied)
-        self._held: list[av.Packet] = []  # copied packets that play after the frames so far
+        self._held: list[av.Packet[Any]] = []  # copied packets that play after the frames so far
         self._last_pts: int | None = None
         self._decoded = self._decode()
         first = next(self._decoded, None)
@@ -60,10 +57,7 @@ class Source:
             raise NotAVideo(f"{name}: its video stream has no frames")
         self._first: av.VideoFrame | None = first
         self._iterated = False
-        info = describe(name, self.stream, first)
-        if first.format.is_rgb or first.format.has_palette:
-            info = replace(info, colour=replace(info.colour, matrix=BT601, range=LIMITED))
-        self.info: VideoInfo = info
+        self.info: VideoInfo = describe(name, self.stream, first)
 
     @classmethod
     def open(cls, src: str | Path, *, batch: int, max_frames: int | None = None,
@@ -142,15 +136,11 @@ class Source:
                 if packet.size:  # size 0: the demuxer's end-of-stream marker
                     self._held.append(packet)
                 continue
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as exc:
+            frames = decode(packet, self.name)
+            if frames is None:
                 self.corrupt += 1
-                # Counted, and reported once in the run's summary: a line per packet would bury
-                # the result (a damaged stream can reject thousands).
-                log.debug("%s: skipped a video packet the decoder rejected (%s)", self.name, exc)
                 continue
-            yield from cast(list[av.VideoFrame], frames)
+            yield from frames
 
     def _read_copied_until(self, end: Fraction | None) -> None:
         """After the last wanted frame: read on for copied packets that still play before `end`."""
@@ -167,10 +157,10 @@ class Source:
             if not behind or (when is not None and when >= end + TRIM_LOOKAHEAD):
                 return
 
-    def _release(self, until: Fraction | None) -> list[av.Packet]:
+    def _release(self, until: Fraction | None) -> list[av.Packet[Any]]:
         """Held packets that start before `until` (all of them when None), in demux order."""
-        out: list[av.Packet] = []
-        keep: list[av.Packet] = []
+        out: list[av.Packet[Any]] = []
+        keep: list[av.Packet[Any]] = []
         if until is None:
             out, self._held = self._held, keep
             return out
@@ -188,31 +178,9 @@ class Source:
             return start + frame.duration * self.info.time_base
         return start + (1 / self.info.rate if self.info.rate else 0)
 
-    def _batch(self, frames: list[av.VideoFrame], packets: list[av.Packet]) -> FrameBatch:
-        info = self.info
-        h, w = info.height, info.width
-        dtype = DTYPES[info.bits]
-        y = torch.empty((len(frames), 1, h, w), dtype=dtype, pin_memory=self.pin)
-        uv = torch.empty((len(frames), 2, (h + 1) // 2, (w + 1) // 2), dtype=dtype,
-                         pin_memory=self.pin)
-        pts: list[int] = []
-        for i, frame in enumerate(frames):
-            yp, uvp = planes_of(self._conform(frame), info.bits)
-            y[i, 0].numpy()[...] = yp
-            uv[i].numpy()[...] = uvp
-            pts.append(self._pts(frame))
-        return FrameBatch(y, uv, pts, info.time_base, info.bits, packets)
-
-    def _conform(self, frame: av.VideoFrame) -> av.VideoFrame:
-        """The frame as yuv420p / yuv420p10le at the first frame's size."""
-        info = self.info
-        try:
-            return to_420(frame, info.bits, info.width, info.height)
-        except (av.error.FFmpegError, ValueError) as exc:
-            raise UnsupportedInput(
-                f"{self.name}: pixel format {frame.format.name} cannot be converted to "
-                f"{PIX_FMTS[info.bits]}"
-            ) from exc
+    def _batch(self, frames: list[av.VideoFrame], packets: list[av.Packet[Any]]) -> FrameBatch:
+        return batch_of(frames, self.info, [self._pts(f) for f in frames], packets=packets,
+                        pin=self.pin)
 
     def _pts(self, frame: av.VideoFrame) -> int:
         if frame.pts is not None:
@@ -237,13 +205,14 @@ def frame_pts(src: str | Path) -> list[int]:
     with open_input(src) as container:
         stream = video_stream(container, str(src))
         pts = [p.pts for p in container.demux(stream) if p.size]
-    if any(t is None for t in pts):
+    known = sorted(t for t in pts if t is not None)
+    if len(known) < len(pts):
         raise UnsupportedInput(f"{src}: some video packets have no timestamps, so it cannot be "
                                "cut into segments")
-    return sorted(cast(list[int], pts))
+    return known
 
 
-def packet_time(packet: av.Packet) -> Fraction | None:
+def packet_time(packet: av.Packet[Any]) -> Fraction | None:
     """When a packet plays (its pts, else dts) in seconds, or None when it has no timestamp."""
     t = packet.pts if packet.pts is not None else packet.dts
     return None if t is None or packet.time_base is None else t * packet.time_base

@@ -75,19 +75,25 @@ def receptive_radius(model: nn.Module) -> int:
     for layer in model.modules():
         if isinstance(layer, nn.ConvTranspose2d):
             # Output phase φ of input q reads inputs i with tap k = (q − i)·r + φ + p in [0, K).
-            (k,), (r,), (p,) = layer.kernel_size[:1], layer.stride[:1], layer.padding[:1]
+            k, r, p = layer.kernel_size[0], layer.stride[0], _padding(layer)
             low -= math.ceil((k - 1 - p) / r)
             high += (r - 1 + p) // r
         elif isinstance(layer, nn.Conv2d):
             if layer.stride[0] != 1:
                 raise ConfigError(f"cannot tile a model with a strided convolution ({layer})")
-            (k,), (d,), (p,) = layer.kernel_size[:1], layer.dilation[:1], layer.padding[:1]
-            low -= p  # type: ignore[operator]
-            high += (k - 1) * d - p  # type: ignore[operator]
+            k, d, p = layer.kernel_size[0], layer.dilation[0], _padding(layer)
+            low -= p
+            high += (k - 1) * d - p
         elif isinstance(layer, nn.ZeroPad2d):
             low -= layer.padding[0]  # left; the output index o is the input index o − left
             high -= layer.padding[0]
     return max(-low, high)
+
+
+def _padding(layer: nn.Conv2d | nn.ConvTranspose2d) -> int:
+    if isinstance(layer.padding, str):  # "same"/"valid": no model vidsr ships uses them
+        raise ConfigError(f"cannot tile a model with {layer.padding!r} padding ({layer})")
+    return layer.padding[0]
 
 
 def bytes_per_pixel(model: nn.Module) -> int:
@@ -134,7 +140,7 @@ def tiling_for(option: int | str, model: nn.Module, *, device: torch.device, bat
     """The tiling `--tile option` asks for on `height`×`width` frames of `model`, or None when
     the frames run whole ("auto" and they fit the device budget, or N and they fit N×N)."""
     if option != "auto" and not (isinstance(option, int) and option >= 1):
-        raise ConfigError(f"--tile must be 'auto' or a positive integer (got {option!r})")
+        raise ConfigError(f"tile must be 'auto' or a positive integer (got {option!r})")
     overlap = receptive_radius(model)
     if option == "auto":
         tile = auto_tile(height, width, batch, overlap, bytes_per_pixel(model),

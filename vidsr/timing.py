@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
+import numpy as np
 import torch
 
 
@@ -66,3 +67,11 @@ def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"{cpu_model()} ({torch.get_num_threads()} threads)"
+
+
+def percentiles(samples_ms: Collection[float]) -> dict[str, float]:
+    """p50/p95/p99 of latency samples in ms (zeros when there are none)."""
+    if not samples_ms:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    values = np.percentile(np.fromiter(samples_ms, dtype=np.float64), [50, 95, 99])
+    return {"p50": float(values[0]), "p95": float(values[1]), "p99": float(values[2])}

@@ -121,8 +121,11 @@ class _Patches:
                 lr, hr = lr[:, ::-1], hr[:, ::-1]
             lrs.append(lr)
             hrs.append(hr)
-        to_tensor = lambda a: torch.from_numpy(np.stack(a)[:, None].astype(np.float32) / 255.0)  # noqa: E731
-        return to_tensor(lrs), to_tensor(hrs)
+        return _to_tensor(lrs), _to_tensor(hrs)
+
+
+def _to_tensor(planes: list[NDArray[np.uint8]]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32) / 255.0)
 
 
 def training_pairs(images: Sequence[Image], scale: int, patch: int) -> list[Pair]:

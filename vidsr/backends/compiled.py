@@ -35,13 +35,14 @@ class CompiledBackend:
     name = "compile"
 
     def __init__(
-        self, model: nn.Module, device: torch.device, *, batch: int, height: int, width: int
+        self, model: nn.Module, device: torch.device, *, batch: int, height: int, width: int,
+        dtype: torch.dtype | None = None,
     ) -> None:
         if reason := unavailable(device):
             raise BackendUnavailable(reason)
         self.device = device
         self.batch = batch
-        model, self.dtype = place(model, device)
+        model, self.dtype = place(model, device, dtype)
         if device.type == "cuda":
             self.fn = torch.compile(model, mode="reduce-overhead", dynamic=False)
         else:

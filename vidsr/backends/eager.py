@@ -1,4 +1,5 @@
-"""Plain PyTorch: fp32 on the CPU; fp16 on CUDA, replayed as a CUDA graph for a fixed shape."""
+"""Plain PyTorch in `default_dtype` (fp16 on CUDA, replayed as a CUDA graph for a fixed shape;
+bf16 or fp32 on the CPU)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ class EagerBackend:
 
     def __init__(
         self, model: nn.Module, device: torch.device, *, batch: int | None = None,
-        height: int | None = None, width: int | None = None,
+        height: int | None = None, width: int | None = None, dtype: torch.dtype | None = None,
     ) -> None:
         self.device = device
-        self.model, self.dtype = place(model, device)
+        self.model, self.dtype = place(model, device, dtype)
         self.graph: CudaGraph | None = None
         if device.type == "cuda" and batch and height and width:
             self.graph = CudaGraph(self.model, torch.zeros(

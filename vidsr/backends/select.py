@@ -1,7 +1,6 @@
 """Choosing a backend: `auto` tries tensorrt → compile → eager and says why it settled where it did.
 
-Every backend runs the same graph: the shipped model, with FSRCNN's strided deconvolution
-rewritten as its exact sub-pixel equivalent (`vidsr.models.fsrcnn.to_subpixel`).
+Every backend runs the same graph, `vidsr.models.graph.inference_graph` of the shipped model.
 """
 
 from __future__ import annotations
@@ -9,24 +8,24 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import get_args
 
 import torch
 from torch import nn
 
-from vidsr.backends import Backend, tensorrt
+from vidsr.backends import Backend, default_dtype, tensorrt
 from vidsr.backends.cache import default_dir
 from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
+from vidsr.config import BackendName
 from vidsr.errors import BackendUnavailable, ConfigError
 from vidsr.models import SHIPPED, load_model
-from vidsr.models.collapsible import Collapsible
-from vidsr.models.fsrcnn import FSRCNN, to_subpixel
+from vidsr.models.graph import inference_graph
 
 log = logging.getLogger("vidsr")
 
-BackendName = Literal["auto", "tensorrt", "compile", "eager"]
-ORDER: tuple[BackendName, ...] = ("tensorrt", "compile", "eager")
+# What `auto` tries, in order: every backend name but auto itself.
+ORDER: tuple[BackendName, ...] = tuple(b for b in get_args(BackendName) if b != "auto")
 
 
 @dataclass(frozen=True)
@@ -34,37 +33,6 @@ class Selection:
     backend: Backend
     # The path taken: "tensorrt unavailable: … → compile unavailable: … → eager (fp32, cpu)".
     reason: str
-
-
-def inference_graph(model: nn.Module) -> nn.Module:
-    """The graph every backend runs: collapsible models collapsed to their plain convolutions;
-    FSRCNN's deconvolution as conv + PixelShuffle (exact), its zero padding done inside the
-    convolution."""
-    if isinstance(model, Collapsible):
-        return model.collapse()
-    if not isinstance(model, FSRCNN):
-        return model
-    *body, pad, conv, shuffle = to_subpixel(model)
-    return nn.Sequential(*body, PaddedConv(pad, conv), shuffle)
-
-
-class PaddedConv(nn.Module):
-    """`conv(pad(x))` for a possibly asymmetric ZeroPad2d, as one convolution padded by the larger
-    side and cropped: saves writing a padded copy of the widest activation (about 10 % of FSRCNN's
-    CPU time)."""
-
-    def __init__(self, pad: nn.ZeroPad2d, conv: nn.Conv2d) -> None:
-        super().__init__()
-        left, right, top, bottom = pad.padding
-        assert (left, right) == (top, bottom) and conv.padding == (0, 0), "square padding only"
-        self.crop = max(left, right) - left  # leading rows/columns the larger padding adds
-        self.conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size,
-                              padding=max(left, right))
-        self.conv.load_state_dict(conv.state_dict())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        return self.conv(x)[..., self.crop:self.crop + h, self.crop:self.crop + w]
 
 
 def select(
@@ -77,16 +45,21 @@ def select(
     height: int,
     width: int,
     engine_dir: Path | None = None,
+    graph: nn.Module | None = None,
+    realtime: bool = False,
 ) -> Selection:
     """The backend for `model` x`scale` on `device` for batches of up to `batch` H×W frames.
 
     An explicit `backend` the machine lacks raises BackendUnavailable naming what to install;
-    `auto` goes down ORDER and records each miss in the reason.
+    `auto` goes down ORDER and records each miss in the reason. `graph`: the model's inference
+    graph when the caller has already loaded it. `realtime`: speed matters more than the last
+    hundredth of a dB (see `default_dtype`).
     """
     if backend not in ("auto", *ORDER):
         raise ConfigError(f"unknown backend {backend!r}; choose one of: auto, {', '.join(ORDER)}")
-    graph = inference_graph(load_model(model, scale))
+    graph = graph if graph is not None else inference_graph(load_model(model, scale))
     shape = {"batch": batch, "height": height, "width": width}
+    dtype = default_dtype(device, realtime=realtime)
     misses: list[str] = []
     for name in ORDER if backend == "auto" else (backend,):
         if backend == "auto" and name == "compile" and device.type == "cpu":
@@ -104,9 +77,10 @@ def select(
                     graph, key, engine_dir or default_dir(), device=device
                 )
             elif name == "compile":
-                chosen = CompiledBackend(graph, device, **shape)
+                chosen = CompiledBackend(graph, device, **shape, dtype=dtype)
             else:
-                chosen = EagerBackend(graph, device, **shape)
+                chosen = EagerBackend(graph, device, batch=batch, height=height, width=width,
+                                      dtype=dtype)
         except BackendUnavailable as exc:
             if backend != "auto":
                 raise BackendUnavailable(f"backend {name!r} unavailable: {exc}") from exc
@@ -123,9 +97,11 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise BackendUnavailable("--device cuda: no CUDA device is available (torch sees none)")
+        raise BackendUnavailable("device cuda: no CUDA device is available (torch sees none)",
+                                 option="device")
     return torch.device(name)
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
-    return {torch.float16: "fp16", torch.float32: "fp32"}.get(dtype, str(dtype))
+    return {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32"}.get(
+        dtype, str(dtype))

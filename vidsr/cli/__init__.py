@@ -14,6 +14,15 @@ from collections.abc import Sequence
 from vidsr.cli._ui import UI, LogToUI
 from vidsr.errors import VidsrError
 
+# What to type when an error names the option that fixes it (`VidsrError.option`).
+HINTS = {
+    "overwrite": "use --overwrite to replace it",
+    "codec": "choose another --codec",
+    "resume": "leave out --resume",
+    "device": "use --device cpu",
+    "strict": "without --strict they are skipped and counted",
+}
+
 # Subcommand name -> module. Listed by hand, in the order `--help` shows them.
 COMMANDS = {
     "upscale": "vidsr.cli.upscale",
@@ -48,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args, ui))
     except VidsrError as exc:
-        ui.error(str(exc))
+        hint = HINTS.get(exc.option or "")
+        ui.error(f"{exc} ({hint})" if hint else str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         ui.error("interrupted")

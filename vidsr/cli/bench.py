@@ -7,15 +7,16 @@ import dataclasses
 import itertools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from vidsr.cli._ui import UI
+from vidsr.config import Device
 
 if TYPE_CHECKING:
-    from vidsr.backends.select import BackendName
+    from vidsr.config import BackendName
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("bench", help="measure frames/s: model only, the whole pipeline, or latency")
     p.add_argument("--mode", choices=("model", "pipeline", "latency"), default="model")
     p.add_argument("--model", default="small,tiny,espcn,fsrcnn",
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "one batch size in pipeline mode (default 8, as `vidsr upscale`)",
     )
     p.add_argument("--size", default="960x540", help="input WxH in model mode (default 960x540)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--device", choices=get_args(Device), default="auto")
     p.add_argument(
         "--input", type=Path, help="clip for pipeline/latency mode (default: bundled sample)"
     )
@@ -50,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write every number and the machine to FILE",
     )
+    p.add_argument("--realtime", action="store_true",
+                   help="model mode: the backend a live source gets (bf16 where the CPU has it)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                         device=device,
                         min_time=args.min_time,
                         peak_gflops=peak,
+                        realtime=args.realtime,
                     )
                 )
         elif args.mode == "pipeline":

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rich.progress import TaskID
 
+from vidsr.catalog import SCALES
 from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     Rows = dict[str, list[av.VideoFrame]]
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "compare", help="a side-by-side PNG (original, bicubic, models) or a split-screen clip"
     )
@@ -32,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="write a split-screen clip instead: bicubic left, vidsr right, with IN's "
                         "audio (IN is the clip to upscale)")
     p.add_argument("--model", help="models, comma-separated (default: the default model)")
-    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, default=2, choices=SCALES)
     p.add_argument("--crf", type=int, default=23,
                    help="x264 CRF of the low-bandwidth stream made from IN (default 23)")
     p.add_argument("--lr", action="store_true",
@@ -62,9 +63,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 def _split(args: argparse.Namespace, ui: UI) -> int:
     from vidsr.api import upscale
     from vidsr.backends.eager import EagerBackend
-    from vidsr.backends.select import inference_graph, resolve_device
+    from vidsr.backends.select import resolve_device
     from vidsr.compare import SplitScreen
     from vidsr.models import load_model
+    from vidsr.models.graph import inference_graph
 
     device = resolve_device("auto")
     model = model_names(args.model, args.scale)[0]
@@ -145,7 +147,7 @@ def _picture_of(args: argparse.Namespace, ui: UI, reference: list[av.VideoFrame]
 
 
 def _rgb(frame: av.VideoFrame) -> NDArray[np.uint8]:
-    return frame.to_ndarray(format="rgb24")
+    return cast("NDArray[np.uint8]", frame.to_ndarray(format="rgb24"))
 
 
 def _crop(text: str, frame: tuple[int, ...]) -> tuple[int, int, int, int]:

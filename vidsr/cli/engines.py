@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vidsr.catalog import SCALES
 from vidsr.cli._ui import UI
 from vidsr.errors import ConfigError
 
@@ -18,13 +19,13 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("engines", help="build, list or clear cached TensorRT engines")
     p.add_argument("action", choices=("build", "list", "clear"))
     p.add_argument("--engine-dir", type=Path,
                    help="engine cache (default: ./engines if present, else the user cache dir)")
     p.add_argument("--model", default="fsrcnn", help="for build: espcn or fsrcnn (default fsrcnn)")
-    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, default=2, choices=SCALES)
     p.add_argument("--size", type=_size, default=(960, 540), help="input WIDTHxHEIGHT (build)")
     p.add_argument("--batch", type=int, default=8, help="largest batch the engine takes (build)")
     p.add_argument("--device", default="cuda", help="CUDA device for build (default cuda)")

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vidsr.catalog import SCALES
 from vidsr.cli._args import model_names
 from vidsr.cli._ui import UI
 
 DEFAULT_CRFS = "18,23,30"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "eval", help="quality against bicubic: still images (papers) or real compressed video"
     )
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--model",
         help="models to evaluate, comma-separated (default: the default model)",
     )
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=SCALES)
     what = p.add_argument_group("what to evaluate on (one kind)")
     what.add_argument(
         "--data", type=Path, action="append", default=[],
@@ -119,9 +120,9 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
     from rich.progress import TaskID
 
     from vidsr.backends.eager import EagerBackend
-    from vidsr.backends.select import inference_graph
     from vidsr.dataset import read_rgb
     from vidsr.errors import BackendUnavailable, ConfigError
+    from vidsr.models.graph import inference_graph
     from vidsr.video_eval import (
         PLAYER,
         SCALERS,

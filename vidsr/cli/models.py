@@ -13,16 +13,16 @@ TABLES = {
 }
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("models", help="list the shipped models with their Set5 scores")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run, quiet=False)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from vidsr.backends.select import inference_graph
     from vidsr.models import SHIPPED, load_with_meta
     from vidsr.models.collapsible import macs_per_pixel
+    from vidsr.models.graph import inference_graph
 
     rows: dict[str, list[list[object]]] = {k: [] for k in TABLES}
     records = []

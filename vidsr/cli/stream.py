@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from vidsr.live import LiveStats
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("stream", help="enhance a live stream and send it on",
                        description="INPUT: any URL FFmpeg opens, or - for stdin. OUTPUT: udp://… "
                        "(MPEG-TS), rtmp://… (FLV), - (MPEG-TS on stdout), a file, or a .m3u8 "

@@ -8,15 +8,16 @@ import sys
 import time
 from pathlib import Path
 
+from vidsr.catalog import SCALES
 from vidsr.cli._ui import UI
 
 DEFAULT_OUT = Path("vidsr/models/weights")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train ESPCN / FSRCNN weights on still images")
     p.add_argument("--model", required=True, help="an architecture: espcn, fsrcnn, tiny, small")
-    p.add_argument("--scale", type=int, required=True, choices=(2, 3, 4))
+    p.add_argument("--scale", type=int, required=True, choices=SCALES)
     p.add_argument(
         "--data",
         type=Path,
@@ -91,15 +92,16 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),
     )
+    from rich.progress import TaskID
+
     started = time.monotonic()
     with ui.progress(f"{args.model} x{args.scale}", args.iterations, unit="it") as bar:
 
         def on_progress(p: Progress) -> None:
             val = f"Set5 {p.val_psnr:.2f} dB" if p.val_psnr is not None else ""
             rate = p.iteration / max(time.monotonic() - started, 1e-9)
-            bar.update(
-                0, completed=p.iteration, rate=f"{rate:.1f} it/s", extra=f"loss {p.loss:.5f} {val}"
-            )
+            bar.update(TaskID(0), completed=p.iteration, rate=f"{rate:.1f} it/s",
+                       extra=f"loss {p.loss:.5f} {val}")
 
         path = train(cfg, on_progress)
     ui.result(f"wrote {path}", {"weights": str(path)})

@@ -13,7 +13,7 @@ from vidsr.cli._args import add_model_args
 from vidsr.cli._ui import UI
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("upscale", help="upscale a video file (audio and subtitles copied as-is)")
     p.add_argument("input", nargs="+",
                    help="input video: a path, a URL, or - for stdin; or several files, folders "

@@ -59,7 +59,8 @@ class LinearBlock(nn.Module):
     def kernel(self) -> tuple[torch.Tensor, torch.Tensor]:
         narrow = self.narrow.weight[:, :, 0, 0]
         weight = torch.einsum("oe,eikl->oikl", narrow, self.wide.weight)
-        bias = narrow @ self.wide.bias + self.narrow.bias  # type: ignore[operator]
+        assert self.wide.bias is not None and self.narrow.bias is not None
+        bias = narrow @ self.wide.bias + self.narrow.bias
         if self.residual:
             c = self.k // 2
             eye = torch.eye(weight.shape[0], dtype=weight.dtype, device=weight.device)
@@ -123,17 +124,22 @@ class Collapsible(SRNet):
         )
         # Start as exactly bicubic: the residual branch's last projection is zero.
         nn.init.zeros_(self.tail.narrow.weight)
+        assert self.tail.narrow.bias is not None
         nn.init.zeros_(self.tail.narrow.bias)
 
     def collapse(self) -> SRNet:
         """The plain-convolution network computing the same function (to float rounding)."""
         f = self.head_act.num_parameters
-        net = SRNet(self.scale, self.head.collapse(),  # type: ignore[operator]
-                    [b.collapse() for b in self.body],  # type: ignore[operator]
-                    self.tail.collapse(), f)  # type: ignore[operator]
+        net = SRNet(self.scale, _collapsed(self.head), [_collapsed(b) for b in self.body],
+                    _collapsed(self.tail), f)
         net.head_act.load_state_dict(self.head_act.state_dict())
         net.acts.load_state_dict(self.acts.state_dict())
         return net.eval()
+
+
+def _collapsed(block: nn.Module) -> nn.Conv2d:
+    assert isinstance(block, LinearBlock), "a Collapsible is built of LinearBlocks"
+    return block.collapse()
 
 
 def macs_per_pixel(model: nn.Module) -> int:

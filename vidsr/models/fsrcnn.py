@@ -46,6 +46,7 @@ class FSRCNN(nn.Module):
             if isinstance(module, nn.Conv2d):
                 fan_in = module.in_channels * module.kernel_size[0] * module.kernel_size[1]
                 nn.init.normal_(module.weight, std=math.sqrt(2.0 / fan_in))
+                assert module.bias is not None
                 nn.init.zeros_(module.bias)
         self.reset_tail()
 

@@ -1,0 +1,66 @@
+"""The models vidsr ships: names, scales and weight files, listed by hand (no folder scanning).
+
+Each entry names its file and the file's full sha256, checked on every load. The files are made
+by `vidsr train`; the commands are in MODEL_CARD.md. Nothing here imports torch, so options and
+the command line can name the models cheaply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+SCALES = (2, 3, 4)
+
+
+@dataclass(frozen=True)
+class Shipped:
+    name: str  # what `--model` takes
+    arch: str  # the ARCHS entry the weights are for
+    scale: int
+    sha256: str  # of the whole file, whose name carries its first 8 hex digits
+
+    @property
+    def file(self) -> str:
+        return f"{self.arch}_x{self.scale}-{self.sha256[:8]}.pt"
+
+    @property
+    def path(self) -> Path:
+        return Path(str(resources.files("vidsr") / "models" / "weights" / self.file))
+
+
+_SHIPPED_FILES = (
+    # Trained for real streams (--degrade video): the defaults.
+    Shipped("small", "small", 2,
+            "57529cba5d3f0058b434d3beafd459a28784b730038f2af2c7c5cc07b9e7d046"),
+    Shipped("small", "small", 3,
+            "85b06223571c92dce539d7ba1600c6477273ca8e1ceb8f5552fd104d0e59c4a3"),
+    Shipped("small", "small", 4,
+            "b76008da33f89fe01ed2adf7acfbea9210bd17d776b8eaa21261003c7dcb1f6b"),
+    Shipped("tiny", "tiny", 2,
+            "66deddf14b61d6f6ee6fe031642dad19ce4879a29ea57571fc8f68ee4bd61586"),
+    Shipped("tiny", "tiny", 3,
+            "dce1618a605b54b1604d5da1c75a485e2b603acf74418cc4e6c1f3ff1744f822"),
+    Shipped("tiny", "tiny", 4,
+            "335f65d2ea96eaa3b531cc08963693bafe3f57ed8bd079d3cabafd7f794be0c3"),
+    # The papers' protocol (--degrade bicubic).
+    Shipped("small-paper", "small", 2,
+            "4ce66330438068781dfc5dbe814ceffe26507093932584eca5ddf0fc723092a7"),
+    Shipped("espcn", "espcn", 2,
+            "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
+    Shipped("espcn", "espcn", 3,
+            "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
+    Shipped("espcn", "espcn", 4,
+            "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
+    Shipped("fsrcnn", "fsrcnn", 2,
+            "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
+    Shipped("fsrcnn", "fsrcnn", 3,
+            "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
+    Shipped("fsrcnn", "fsrcnn", 4,
+            "78d0f68880a3c7250537d8a15c9b111902f09d8995683d7f82b2b06744f8b474"),
+)
+
+SHIPPED: dict[tuple[str, int], Shipped] = {(s.name, s.scale): s for s in _SHIPPED_FILES}
+# Every name `--model` takes besides auto: the models that ship weights, in the order above.
+MODELS: tuple[str, ...] = tuple(dict.fromkeys(s.name for s in _SHIPPED_FILES))
