@@ -104,6 +104,20 @@ def test_a_job_started_locally_continues_on_the_cluster(long_clip: Path, tmp_pat
     assert _packets(dst) == _packets(_local_resume(long_clip, tmp_path / "local.mp4"))
 
 
+def test_a_job_started_on_the_cluster_continues_locally(long_clip: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "out.mp4"
+
+    def stop(done: int, total: int | None) -> None:
+        raise KeyboardInterrupt  # in the driver, once the first segment is journaled
+
+    with pytest.raises(KeyboardInterrupt):
+        upscale(long_clip, dst, cluster="ray", on_progress=stop, **RUN)
+    assert not dst.exists()
+    stats = upscale(long_clip, dst, resume=True, **RUN)
+    assert stats.resumed == SEGMENT
+    assert _packets(dst) == _packets(_local_resume(long_clip, tmp_path / "local.mp4"))
+
+
 def test_a_killed_worker_is_retried_and_the_job_completes(long_clip: Path,
                                                           tmp_path: Path) -> None:
     killed: list[int] = []
