@@ -20,8 +20,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("vidsr.backends", "vidsr.tiling", "vidsr.source", "vidsr.sink", "vidsr.degrade",
      "vidsr.evaluate"),
     ("vidsr.pipeline", "vidsr.resume", "vidsr.train"),
-    ("vidsr.api", "vidsr.live"),
-    ("vidsr.video_eval", "vidsr.compare"),
+    ("vidsr.plan",),
+    ("vidsr.api", "vidsr.live", "vidsr.cluster"),
+    ("vidsr.video_eval", "vidsr.compare", "vidsr.jobs"),
     ("vidsr.bench",),
     ("vidsr.cli", "vidsr.__main__", "vidsr"),
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from vidsr.errors import (
     BackendUnavailable,
+    ClusterError,
     ConfigError,
     CorruptInput,
     EngineError,
@@ -36,6 +37,7 @@ _LAZY = {"RunStats": "vidsr.api", "upscale": "vidsr.api", "load_model": "vidsr.m
 
 __all__ = [
     "BackendUnavailable",
+    "ClusterError",
     "ConfigError",
     "CorruptInput",
     "EngineError",

@@ -11,7 +11,8 @@
     ├── ModelError                 shipped weights missing or failing their hash check
     ├── BackendUnavailable         an inference backend this machine lacks; says what to install
     ├── EngineError                a TensorRT engine failed to build, load or verify
-    └── StreamError                a live source never came up or a sink failed
+    ├── StreamError                a live source never came up or a sink failed
+    └── ClusterError               Ray is missing, the cluster is unreachable, or it lost a segment
 """
 
 from __future__ import annotations
@@ -79,3 +80,7 @@ class EngineError(VidsrError):
 
 class StreamError(VidsrError):
     """A live source never came up, or a live sink failed."""
+
+
+class ClusterError(VidsrError):
+    """Ray is not installed, the cluster cannot be reached, or a segment's workers kept dying."""

@@ -91,7 +91,11 @@ class Journal:
         return self.segments[-1].last_pts if self.segments else None
 
     def next_file(self) -> Path:
-        return self.folder / f"{len(self.segments):05d}.mov"
+        return self.file(len(self.segments))
+
+    def file(self, index: int) -> Path:
+        """Segment `index`'s file (the same name whichever machine writes it)."""
+        return self.folder / f"{index:05d}.mov"
 
     def add(self, segment: Segment) -> None:
         self.segments.append(segment)
@@ -107,11 +111,14 @@ class Journal:
 
 class SegmentWriter:
     """The pipeline's `write` for a resumable job: batches go into segment files of `length`
-    frames, each journaled once closed and synced. `finish()` closes the last, short one."""
+    frames, each handed to `done` once closed and synced (a local job journals it; a cluster
+    task returns it). `finish()` closes the last, short one. `next_file()` names each file."""
 
-    def __init__(self, journal: Journal, length: int, time_base: Fraction,
+    def __init__(self, next_file: Callable[[], Path], done: Callable[[Segment], None],
+                 length: int, time_base: Fraction,
                  make_sink: Callable[[av.container.OutputContainer, str], Sink]) -> None:
-        self.journal, self.length, self.make_sink = journal, length, make_sink
+        self.next_file, self.done = next_file, done
+        self.length, self.make_sink = length, make_sink
         # QuickTime stores where a track starts in the movie's timescale (1/1000 s by default);
         # the stream's own denominator keeps a later segment's start exact.
         self.options = {"movie_timescale": str(time_base.denominator)}
@@ -122,7 +129,7 @@ class SegmentWriter:
 
     def write(self, batch: FrameBatch) -> None:
         if self.sink is None:
-            self.path = self.journal.next_file()
+            self.path = self.next_file()
             container = open_output(self.path, self.path, self.options)
             try:
                 self.sink = self.make_sink(container, str(self.path))
@@ -142,7 +149,7 @@ class SegmentWriter:
         self.sink.close()
         with open(self.path, "rb") as f:
             os.fsync(f.fileno())
-        self.journal.add(Segment(self.path.name, self.frames, self.last_pts))
+        self.done(Segment(self.path.name, self.frames, self.last_pts))
         self.sink = None
 
     def abort(self) -> None:

@@ -198,6 +198,20 @@ def _chain(first: av.VideoFrame, rest: Iterator[av.VideoFrame]) -> Iterator[av.V
     yield from rest
 
 
+def frame_pts(src: str | Path) -> list[int]:
+    """Every video frame's pts in presentation order, from the demuxer alone (no decoding): the
+    frames a job will decode, found in a fraction of the time. Packets the decoder would reject
+    are still counted here; callers compare these with what decoding gives."""
+    with open_input(src) as container:
+        stream = video_stream(container, str(src))
+        pts = [p.pts for p in container.demux(stream) if p.size]
+    known = sorted(t for t in pts if t is not None)
+    if len(known) < len(pts):
+        raise UnsupportedInput(f"{src}: some video packets have no timestamps, so it cannot be "
+                               "cut into segments")
+    return known
+
+
 def packet_time(packet: av.Packet[Any]) -> Fraction | None:
     """When a packet plays (its pts, else dts) in seconds, or None when it has no timestamp."""
     t = packet.pts if packet.pts is not None else packet.dts

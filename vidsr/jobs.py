@@ -1,0 +1,189 @@
+"""Many inputs, one output folder: `upscale_many(["films/", "a.mp4"], "out/")` upscales each
+input into its own output there, one after the other (each one's segments spread over a cluster
+with `cluster=`). Outputs that exist are skipped, so rerunning an interrupted job continues it;
+each file is resumable too (its finished segments are kept beside its output). A file that
+fails is recorded with its error and the job goes on."""
+
+from __future__ import annotations
+
+import glob
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from vidsr.api import RunStats, resolve_options, upscale
+from vidsr.config import Options
+from vidsr.errors import ConfigError, OutputError, VidsrError
+from vidsr.plan import geometry_for
+from vidsr.source import Source
+
+# What a folder contributes: files with a video container's extension (a folder of films often
+# holds subtitles, posters and notes too).
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts",
+                            ".m2ts", ".flv", ".wmv", ".mpg", ".mpeg", ".ogv"})
+NAME = "{stem}{ext}"  # the output's name: the input's
+NAME_FIELDS = "{stem}, {ext}, {height}, {width}"
+
+Status = Literal["done", "skipped", "failed"]
+
+
+@dataclass
+class FileResult:
+    input: str
+    output: str | None
+    status: Status
+    frames: int = 0
+    seconds: float = 0.0
+    fps: float = 0.0
+    error: str | None = None  # one line, for "failed"
+    stats: RunStats | None = None  # for "done"
+
+
+@dataclass
+class JobStats:
+    files: list[FileResult]
+    seconds: float
+
+    @property
+    def failed(self) -> int:
+        return sum(f.status == "failed" for f in self.files)
+
+    @property
+    def frames(self) -> int:
+        return sum(f.frames for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"files": [asdict(f) for f in self.files], "frames": self.frames,
+                "seconds": self.seconds, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    files_done: int  # finished, skipped or failed
+    files: int
+    frames_done: int  # of the files to upscale (segments an earlier run finished included)
+    frames: int | None  # of the files to upscale, where every container says
+    current: str  # the input being upscaled
+
+
+@dataclass(frozen=True)
+class _Planned:
+    src: Path
+    dst: Path | None
+    frames: int | None
+    skip: bool  # its output exists (and is not to be overwritten)
+    error: str | None
+
+
+def find_inputs(inputs: Sequence[str]) -> list[Path]:
+    """Files named, globs expanded (quoted ones too), folders' video files; in order, once each."""
+    found: list[Path] = []
+    for item in inputs:
+        if not Path(item).exists() and glob.has_magic(item):
+            found += (Path(p) for p in sorted(glob.glob(item)))
+        elif Path(item).is_dir():
+            found += sorted(p for p in Path(item).iterdir()
+                            if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
+        else:
+            found.append(Path(item))
+    if not found:
+        raise ConfigError(f"no input videos in {' '.join(inputs)}")
+    return list(dict.fromkeys(found))
+
+
+def output_name(src: Path, name: str, *, height: int, width: int) -> str:
+    """`name` with the input's stem and extension and the output's size filled in."""
+    try:
+        return name.format(stem=src.stem, ext=src.suffix, height=height, width=width)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"output name {name!r}: {exc}; it can use {NAME_FIELDS}") from exc
+
+
+def upscale_many(inputs: Sequence[str], outdir: str | Path, *, name: str = NAME,
+                 config: str | Path | None = None, backend: str | None = None,
+                 cluster: str | None = None,
+                 on_progress: Callable[[JobProgress], None] | None = None,
+                 **options: Any) -> JobStats:
+    """Upscale every input into `outdir`, named by `name`; options as for `vidsr.upscale`
+    (`overwrite` replaces outputs that exist instead of skipping them)."""
+    outdir = Path(outdir)
+    if not outdir.is_dir():
+        raise OutputError(f"{outdir}: no such folder")
+    opts = resolve_options(config, backend, options)
+    output_name(Path("x.mp4"), name, height=0, width=0)  # a bad template fails before any work
+    planned = _plan_outputs(find_inputs(inputs), outdir, name, opts)
+    counts = [p.frames for p in planned if p.error is None and not p.skip]
+    total = sum(n or 0 for n in counts) if all(counts) else None
+    started = time.perf_counter()
+    results: list[FileResult] = []
+    before = 0  # frames upscaled by the files already done
+
+    current = ""  # the input being upscaled
+
+    def report(done: int, _total: int | None = None) -> None:
+        if on_progress is not None:
+            on_progress(JobProgress(len(results), len(planned), before + done, total, current))
+
+    with _session(cluster):
+        for item in planned:
+            current = str(item.src)
+            result = _one(item, report, config=config, backend=backend, cluster=cluster,
+                          options=options)
+            results.append(result)
+            before += result.frames
+            report(0)
+    return JobStats(results, round(time.perf_counter() - started, 4))
+
+
+def _plan_outputs(sources: list[Path], outdir: Path, name: str,
+                  opts: Options) -> list[_Planned]:
+    """Each input's output path and frame count, read from its first frame; an input that
+    cannot be read, or whose output another input already takes, is planned as failed."""
+    planned: list[_Planned] = []
+    taken: dict[Path, Path] = {}
+    for src in sources:
+        try:
+            with Source.open(src, batch=opts.batch) as source:
+                info = source.info
+        except VidsrError as exc:
+            planned.append(_Planned(src, None, None, False, str(exc)))
+            continue
+        g = geometry_for(info, opts)
+        dst = outdir / output_name(src, name, height=g.height, width=g.width)
+        if dst in taken:
+            planned.append(_Planned(src, dst, None, False, f"{src}: its output {dst} is also "
+                                    f"{taken[dst]}'s; choose a name with {{stem}}"))
+            continue
+        taken[dst] = src
+        known = [n for n in (info.frames, opts.frames) if n]
+        planned.append(_Planned(src, dst, min(known) if known else None,
+                                dst.exists() and not opts.overwrite, None))
+    return planned
+
+
+def _one(item: _Planned, progress: Callable[[int, int | None], None], *,
+         config: str | Path | None, backend: str | None, cluster: str | None,
+         options: dict[str, Any]) -> FileResult:
+    src, dst = str(item.src), str(item.dst) if item.dst else None
+    if item.error is not None or item.dst is None:
+        return FileResult(src, dst, "failed", error=item.error)
+    if item.skip:
+        return FileResult(src, dst, "skipped")
+    try:
+        stats = upscale(item.src, item.dst, config=config, backend=backend, cluster=cluster,
+                        on_progress=progress, **{**options, "resume": True})
+    except VidsrError as exc:
+        return FileResult(src, dst, "failed", error=str(exc).splitlines()[0])
+    return FileResult(src, dst, "done", stats.frames, stats.seconds, stats.fps, stats=stats)
+
+
+def _session(cluster: str | None) -> AbstractContextManager[None]:
+    """One cluster connection for the whole job (each file would otherwise start its own)."""
+    if cluster is None:
+        return nullcontext()
+    from vidsr.cluster import parse_address, session
+
+    return session(parse_address(cluster))
