@@ -49,6 +49,8 @@ _SHIPPED_FILES = (
             "eb38e7dcb3895b77079e56ca91fb04c970fc89d9200de8a78595138645bc77b0"),
     Shipped("small-paper", "small", 3,
             "0583e6db490d6c1bbcb6d0cbe6bbb02f45d5b56a281c6df4ae602dfb1fb83042"),
+    Shipped("small-paper", "small", 4,
+            "0ffd42b76c9efbd424f2f59974863a00e7550537b57f87cb22860bc1766678e2"),
     Shipped("tiny-paper", "tiny", 2,
             "40b82f8e5e48555bbc0708a30163240600db54e8a3f2451bb39357c2e69a9022"),
     Shipped("tiny-paper", "tiny", 3,
