@@ -2,7 +2,7 @@
 baselines (a naive PyTorch loop, OpenCV's DNN module and an OpenCV `dnn_superres`-style frame
 loop running the same weights). Written to benchmarks/results/<date>-pipeline-540p-<machine>.json.
 
-    .venv/bin/python -m benchmarks.pipeline_540p [--models tiny,small] [--frames 120] [--realtime]
+    .venv/bin/python -m benchmarks.pipeline_540p [--models tiny,small] [--frames 120]
 
 The clip is the shared cockatoo (1280×720) shrunk to 960×540 by swscale bicubic and coded by
 libx264 at CRF 23, made in a temporary folder.
@@ -45,8 +45,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny,small")
     parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--realtime", action="store_true",
-                        help="the backend `vidsr upscale --realtime` gets (bf16 on a CPU with it)")
     args = parser.parse_args()
     device = torch.device("cpu")
     results = []
@@ -55,14 +53,12 @@ def main() -> None:
         make_540p(clip)
         for model in args.models.split(","):
             results.append(bench.bench_pipeline(clip, model=model, scale=2, backend="eager",
-                                                batch=4, device=device, frames=args.frames,
-                                                realtime=args.realtime))
+                                                batch=4, device=device, frames=args.frames))
     machine = bench.machine()
     record = {"date": datetime.date.today().isoformat(), "machine": dataclasses.asdict(machine),
               "input": "cockatoo_yuv420.mp4 at 960x540 (swscale bicubic, x264 CRF 23)",
               "results": [dataclasses.asdict(r) for r in results]}
-    tag = "-realtime" if args.realtime else ""
-    out = HERE / "results" / f"{record['date']}-pipeline-540p{tag}-{machine.slug}.json"
+    out = HERE / "results" / f"{record['date']}-pipeline-540p-{machine.slug}.json"
     out.write_text(json.dumps(record, indent=1) + "\n")
     for r in results:
         base = ", ".join(f"{b.name}: {b.fps:.1f} fps (vidsr {b.vidsr_ratio:.2f}×)"

@@ -12,20 +12,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from vidsr.backends import agreement_db, default_dtype, run_fixed
+from vidsr.backends import agreement_db, run_fixed
 from vidsr.backends import cache as engine_cache
 from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
 from vidsr.backends.select import select
-from vidsr.bench.model import MIN_AGREEMENT_DB
 from vidsr.cli import main
 from vidsr.errors import BackendUnavailable, ConfigError, EngineError
 from vidsr.models import SHIPPED, load_model
 from vidsr.models.graph import inference_graph
 
 CPU = torch.device("cpu")
-# bf16 on a CPU with native bf16 (AVX512-BF16, AMX), fp32 elsewhere.
-CPU_DTYPE = {torch.bfloat16: "bf16", torch.float32: "fp32"}[default_dtype(CPU)]
 
 
 def frames(n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -41,9 +38,9 @@ def reference(name: str, scale: int, x: torch.Tensor) -> torch.Tensor:
 def test_eager_cpu_matches_shipped_model(name: str, scale: int) -> None:
     x = frames(3, 19, 23)
     backend = select(name, scale, backend="eager", device=CPU, batch=3, height=19, width=23).backend
-    out = backend.infer(x.to(backend.dtype))
-    assert out.shape == (3, 1, 19 * scale, 23 * scale) and out.dtype == backend.dtype
-    assert agreement_db(out.float(), reference(name, scale, x)) >= MIN_AGREEMENT_DB[backend.dtype]
+    out = backend.infer(x)
+    assert out.shape == (3, 1, 19 * scale, 23 * scale) and out.dtype == torch.float32
+    assert agreement_db(out, reference(name, scale, x)) >= 50
 
 
 def test_run_fixed_pads_short_batches_and_drops_padding() -> None:
@@ -73,16 +70,16 @@ def test_auto_on_cpu_skips_compile_and_says_why() -> None:
     assert "→ compile skipped on cpu: 5–11 % faster than eager, 5–50 s to compile →" in (
         chosen.reason
     )
-    assert chosen.reason.endswith(f"→ eager ({CPU_DTYPE}, cpu)")
+    assert chosen.reason.endswith("→ eager (fp32, cpu)")
 
 
 def test_compiled_cpu_matches_eager_and_pads_last_batch(compiled_cpu) -> None:
     assert compiled_cpu.backend.name == "compile"
-    assert compiled_cpu.reason == f"compile ({CPU_DTYPE}, cpu)"
+    assert compiled_cpu.reason == "compile (fp32, cpu)"
     x = frames(3, 12, 20, seed=3)  # 3 frames through a batch-2 graph: one full, one padded
-    out = compiled_cpu.backend.infer(x.to(compiled_cpu.backend.dtype)).float()
+    out = compiled_cpu.backend.infer(x)
     assert out.shape == (3, 1, 24, 40)
-    assert agreement_db(out, reference("espcn", 2, x)) >= MIN_AGREEMENT_DB[default_dtype(CPU)]
+    assert agreement_db(out, reference("espcn", 2, x)) >= 50
 
 
 def test_without_a_compiler_compile_is_unavailable(monkeypatch, tmp_path: Path) -> None:
@@ -275,18 +272,3 @@ def test_cpu_backends_keep_freed_activations_instead_of_unmapping_them() -> None
 
     assert returned_mb("default") > 200  # glibc unmaps a big block as soon as it is freed
     assert returned_mb("keep") < 10  # kept, so the next frame's activation reuses its pages
-
-
-def test_realtime_work_on_a_cpu_with_native_bf16_runs_in_bf16() -> None:
-    chosen = select("tiny", 2, backend="eager", device=CPU, batch=2, height=24, width=40,
-                    realtime=True)
-    native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-    dtype = chosen.backend.dtype
-    assert dtype == (torch.bfloat16 if native else torch.float32)
-    assert chosen.reason.endswith(f"eager ({'bf16' if native else 'fp32'}, cpu)")
-    x = frames(2, 24, 40, seed=5)
-    out = chosen.backend.infer(x.to(dtype)).float()
-    assert agreement_db(out, reference("tiny", 2, x)) >= MIN_AGREEMENT_DB[dtype]
-    # A file (no deadline) keeps fp32 on the CPU.
-    assert select("tiny", 2, backend="eager", device=CPU, batch=2, height=24,
-                  width=40).backend.dtype == torch.float32

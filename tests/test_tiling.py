@@ -85,8 +85,8 @@ def _tiled(model: torch.nn.Module, tile: int, height: int, width: int) -> TiledB
                           ("fsrcnn-sub", 4, 11), ("small", 2, 9), ("tiny", 3, 10)])
 def test_tiled_output_equals_whole_frame_output(name: str, scale: int, tile: int) -> None:
     model = _model(name, scale)
+    x = torch.rand(2, 1, 31, 26)
     tiled = _tiled(model, tile, 31, 26)
-    x = torch.rand(2, 1, 31, 26).to(tiled.dtype)  # fp32, or bf16 where the CPU has it natively
     assert len(tiled.tiling.tiles) > 1
     whole = EagerBackend(model, CPU).infer(x)
     # Every output pixel saw exactly the inputs (and frame-edge padding) of the whole-frame run.
@@ -97,8 +97,8 @@ def test_too_little_overlap_shows_seams() -> None:
     # The test above can fail: with the overlap below the receptive radius, seams appear.
     model = _model("espcn", 2)
     short = Tiling(tuple(plan(40, 40, 16, receptive_radius(model) - 1)), (0, 0))
+    x = torch.rand(1, 1, 40, 40)
     inner = EagerBackend(model, CPU)
-    x = torch.rand(1, 1, 40, 40).to(inner.dtype)
     assert (TiledBackend(inner, short).infer(x) - inner.infer(x)).abs().max() > 1e-3
 
 

@@ -100,13 +100,10 @@ class Upscaler:
                max_value: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Integer Y and UV planes on the device -> integer planes at the output size."""
         g, dtype = self.geometry, self.backend.dtype
-        # Normalising, resizing and quantising stay in fp16 or fp32: bf16's 8-bit mantissa would
-        # put up to a code value of error into every pixel (even chroma, which no network sees).
-        planes = dtype if dtype == torch.float16 else torch.float32
         with torch.inference_mode():
-            luma = self.backend.infer((y.to(planes) / max_value).to(dtype)).to(planes)
+            luma = self.backend.infer(y.to(dtype) / max_value)
             luma = upscale_plane(luma, g.height, g.width)
-            chroma = upscale_plane(uv.to(planes) / max_value, g.height // 2, g.width // 2)
+            chroma = upscale_plane(uv.to(dtype) / max_value, g.height // 2, g.width // 2)
             return quantise(luma, max_value, y.dtype), quantise(chroma, max_value, uv.dtype)
 
 

@@ -29,25 +29,10 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def default_dtype(device: torch.device, *, realtime: bool = False) -> torch.dtype:
-    """What the network computes in. fp16 on CUDA (within 45 dB of fp32). On the CPU fp32, but
-    for real-time work (a live source, `--realtime`) bf16 where the CPU has it natively
-    (AVX512-BF16, AMX): oneDNN runs these convolutions about 2× faster, and the output moves by
-    a code value in a fifth of the pixels (53–55 dB from fp32, about 0.03 dB of PSNR against the
-    original), a price a file with no deadline need not pay. Emulated bf16 is slower than fp32."""
-    if device.type == "cuda":
-        return torch.float16
-    # Private, but the only place torch says whether bf16 is native to this CPU.
-    native_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
-    return torch.bfloat16 if realtime and device.type == "cpu" and native_bf16() else (
-        torch.float32)
-
-
-def place(model: nn.Module, device: torch.device,
-          dtype: torch.dtype | None = None) -> tuple[nn.Module, torch.dtype]:
-    """`model` in eval mode on `device` in `dtype` (default: `default_dtype`), channels_last
+def place(model: nn.Module, device: torch.device) -> tuple[nn.Module, torch.dtype]:
+    """`model` in eval mode on `device`: fp16 on CUDA, fp32 elsewhere, channels_last on both
     (oneDNN and cuDNN run these few-channel convolutions faster NHWC: about 1.2× on the CPU)."""
-    dtype = dtype or default_dtype(device)
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
     if device.type == "cpu":
         keep_freed_memory()
     model = model.eval().to(device=device, dtype=dtype)

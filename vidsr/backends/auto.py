@@ -17,7 +17,6 @@ from pathlib import Path
 
 import torch
 
-from vidsr.backends import default_dtype
 from vidsr.backends.cache import default_dir, write_atomic
 from vidsr.backends.select import select
 from vidsr.config import BackendName
@@ -91,7 +90,7 @@ def measured_fps(model: str, scale: int, *, device: torch.device, backend: Backe
     if key in known:
         return known[key]
     selection = select(model, scale, backend=backend, device=device, batch=batch, height=height,
-                       width=width, realtime=True)
+                       width=width)
     engine = selection.backend
     try:
         x = torch.rand(batch, 1, height, width, device=device).to(engine.dtype)
@@ -108,7 +107,7 @@ def speed_key(model: str, scale: int, *, device: torch.device, backend: BackendN
     """Everything a measured speed depends on, the weights included."""
     return "|".join(map(str, (device_name(device), model, scale,
                               SHIPPED[model, scale].sha256[:12], f"{width}x{height}", backend,
-                              batch, default_dtype(device, realtime=True))))
+                              batch)))
 
 
 def _read(path: Path) -> dict[str, float]:

@@ -35,14 +35,13 @@ class CompiledBackend:
     name = "compile"
 
     def __init__(
-        self, model: nn.Module, device: torch.device, *, batch: int, height: int, width: int,
-        dtype: torch.dtype | None = None,
+        self, model: nn.Module, device: torch.device, *, batch: int, height: int, width: int
     ) -> None:
         if reason := unavailable(device):
             raise BackendUnavailable(reason)
         self.device = device
         self.batch = batch
-        model, self.dtype = place(model, device, dtype)
+        model, self.dtype = place(model, device)
         if device.type == "cuda":
             self.fn = torch.compile(model, mode="reduce-overhead", dynamic=False)
         else:

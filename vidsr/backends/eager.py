@@ -1,5 +1,4 @@
-"""Plain PyTorch in `default_dtype` (fp16 on CUDA, replayed as a CUDA graph for a fixed shape;
-bf16 or fp32 on the CPU)."""
+"""Plain PyTorch: fp32 on the CPU; fp16 on CUDA, replayed as a CUDA graph for a fixed shape."""
 
 from __future__ import annotations
 
@@ -14,10 +13,10 @@ class EagerBackend:
 
     def __init__(
         self, model: nn.Module, device: torch.device, *, batch: int | None = None,
-        height: int | None = None, width: int | None = None, dtype: torch.dtype | None = None,
+        height: int | None = None, width: int | None = None,
     ) -> None:
         self.device = device
-        self.model, self.dtype = place(model, device, dtype)
+        self.model, self.dtype = place(model, device)
         self.graph: CudaGraph | None = None
         if device.type == "cuda" and batch and height and width:
             self.graph = CudaGraph(self.model, torch.zeros(

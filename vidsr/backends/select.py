@@ -13,7 +13,7 @@ from typing import get_args
 import torch
 from torch import nn
 
-from vidsr.backends import Backend, default_dtype, tensorrt
+from vidsr.backends import Backend, tensorrt
 from vidsr.backends.cache import default_dir
 from vidsr.backends.compiled import CompiledBackend
 from vidsr.backends.eager import EagerBackend
@@ -46,20 +46,17 @@ def select(
     width: int,
     engine_dir: Path | None = None,
     graph: nn.Module | None = None,
-    realtime: bool = False,
 ) -> Selection:
     """The backend for `model` x`scale` on `device` for batches of up to `batch` H×W frames.
 
     An explicit `backend` the machine lacks raises BackendUnavailable naming what to install;
     `auto` goes down ORDER and records each miss in the reason. `graph`: the model's inference
-    graph when the caller has already loaded it. `realtime`: speed matters more than the last
-    hundredth of a dB (see `default_dtype`).
+    graph when the caller has already loaded it.
     """
     if backend not in ("auto", *ORDER):
         raise ConfigError(f"unknown backend {backend!r}; choose one of: auto, {', '.join(ORDER)}")
     graph = graph if graph is not None else inference_graph(load_model(model, scale))
     shape = {"batch": batch, "height": height, "width": width}
-    dtype = default_dtype(device, realtime=realtime)
     misses: list[str] = []
     for name in ORDER if backend == "auto" else (backend,):
         if backend == "auto" and name == "compile" and device.type == "cpu":
@@ -77,10 +74,9 @@ def select(
                     graph, key, engine_dir or default_dir(), device=device
                 )
             elif name == "compile":
-                chosen = CompiledBackend(graph, device, **shape, dtype=dtype)
+                chosen = CompiledBackend(graph, device, **shape)
             else:
-                chosen = EagerBackend(graph, device, batch=batch, height=height, width=width,
-                                      dtype=dtype)
+                chosen = EagerBackend(graph, device, **shape)
         except BackendUnavailable as exc:
             if backend != "auto":
                 raise BackendUnavailable(f"backend {name!r} unavailable: {exc}") from exc
@@ -103,5 +99,4 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
-    return {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32"}.get(
-        dtype, str(dtype))
+    return {torch.float16: "fp16", torch.float32: "fp32"}.get(dtype, str(dtype))

@@ -36,8 +36,7 @@ def backend_for(opts: Options, device: torch.device, *, scale: int, height: int,
     # A tiled run's backend is built for the tile windows, the one shape it will see.
     window_h, window_w = tiling.window if tiling else (height, width)
     selection = select(chosen.model, scale, backend=opts.backend, device=device, batch=batch,
-                       height=window_h, width=window_w, graph=graph,
-                       realtime=need_fps is not None)
+                       height=window_h, width=window_w, graph=graph)
     if tiling is None:
         return Prepared(selection.backend, selection.reason, chosen.model, chosen.reason)
     return Prepared(TiledBackend(selection.backend, tiling),

@@ -62,15 +62,12 @@ def prepare(
     batch: int,
     device: torch.device,
     frames: int | None,
-    realtime: bool = False,
 ) -> Clip:
     t0 = time.perf_counter()
     batches, info = read_batches(path, batch, frames, pin=device.type == "cuda")
     decode_s = time.perf_counter() - t0
     geometry = plan(info.height, info.width, scale=scale)
-    # The backend a run of these options gets, as `vidsr upscale [--realtime]` would choose it.
-    opts = Options(model=model, scale=scale, backend=backend, realtime=realtime)
-    need_fps = float(info.rate or 30) if realtime else None
-    selection = backend_for(opts, device, scale=scale, height=info.height, width=info.width,
-                            batch=batch, need_fps=need_fps)
+    # The backend a run of these options gets, as `vidsr upscale` would choose it.
+    selection = backend_for(Options(model=model, scale=scale, backend=backend), device,
+                            scale=scale, height=info.height, width=info.width, batch=batch)
     return Clip(batches, info, geometry, selection, decode_s)

@@ -23,7 +23,7 @@ log = logging.getLogger("vidsr")
 
 
 # Agreement with eager fp32 a backend must reach before it is timed (the backends' parity bar).
-MIN_AGREEMENT_DB = {torch.float32: 50.0, torch.float16: 45.0, torch.bfloat16: 45.0}
+MIN_AGREEMENT_DB = {torch.float32: 50.0, torch.float16: 45.0}
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,12 @@ def bench_model(
     min_runs: int = 5,
     min_time: float = 1.0,
     peak_gflops: float | None = None,
-    realtime: bool = False,
 ) -> ModelResult:
     """Frames/s of one model stage on `batch` tiled real frames, after an output check; with
-    `peak_gflops` (`timing.matmul_gflops`), also how close that is to the arithmetic floor.
-    `realtime`: the backend a live source gets (bf16 on a CPU that has it natively)."""
-    selection = select(model, scale, backend=backend, device=device, batch=batch, height=height,
-                       width=width, realtime=realtime)
+    `peak_gflops` (`timing.matmul_gflops`), also how close that is to the arithmetic floor."""
+    selection = select(
+        model, scale, backend=backend, device=device, batch=batch, height=height, width=width
+    )
     be = selection.backend
     try:
         luma = torch.from_numpy(tiled_luma(width, height)).float().div_(255.0)

@@ -92,15 +92,13 @@ def bench_pipeline(
     batch: int = 8,
     device: torch.device,
     frames: int | None = None,
-    realtime: bool = False,
 ) -> PipelineResult:
     """End-to-end fps of `vidsr.upscale` on a real clip, each stage alone on the same clip, the
-    efficiency (end-to-end ÷ slowest stage alone) and the baselines as ratios. `realtime`: with
-    the backend `vidsr upscale --realtime` gets."""
+    efficiency (end-to-end ÷ slowest stage alone) and the baselines as ratios."""
     from vidsr.api import upscale
 
     with tempfile.TemporaryDirectory(prefix="vidsr-bench-") as tmp:
-        clip = prepare(path, model, scale, backend, batch, device, frames, realtime)
+        clip = prepare(path, model, scale, backend, batch, device, frames)
         batches, info, geometry, selection = clip.batches, clip.info, clip.geometry, clip.selection
         decode_s = clip.decode_s
         n = sum(len(b) for b in batches)

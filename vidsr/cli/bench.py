@@ -51,8 +51,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="FILE",
         help="write every number and the machine to FILE",
     )
-    p.add_argument("--realtime", action="store_true",
-                   help="model mode: the backend a live source gets (bf16 where the CPU has it)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(run=run)
 
@@ -94,7 +92,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                         device=device,
                         min_time=args.min_time,
                         peak_gflops=peak,
-                        realtime=args.realtime,
                     )
                 )
         elif args.mode == "pipeline":
