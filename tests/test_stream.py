@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -29,7 +28,6 @@ from vidsr.bench import free_udp_port, send_pattern
 from vidsr.cli import main
 from vidsr.config import Options, StreamOptions
 from vidsr.errors import InputNotFound, StreamError
-from vidsr.live.reader import Frame, LiveQueue
 from vidsr.sink import KEYFRAME_SECONDS
 
 # Eager: compiling a backend would take longer than these whole tests.
@@ -243,29 +241,3 @@ def test_ten_bit_422_source_gives_the_same_format_live_and_as_a_file(tmp_path: P
     assert (as_file.width, as_file.height) == (as_live.width, as_live.height) == (128, 96)
     assert as_file.frames == as_live.frames == 8
     assert len(as_live.audio) > 0 and len(as_file.audio) > 0
-
-
-def _frames(n: int) -> list[Frame]:
-    return [Frame(av.VideoFrame(16, 16, "yuv420p"), Fraction(i, 30), float(i)) for i in range(n)]
-
-
-def test_the_queue_holds_the_start_up_backlog_then_shrinks_back_to_its_bound() -> None:
-    stop = threading.Event()
-    queue = LiveQueue(max_frames=4, drop=True, startup_frames=10)
-    for frame in _frames(12):  # the model is still loading: 10 are held, the 2 oldest dropped
-        queue.put(frame, stop)
-    assert (queue.frames, queue.dropped) == (10, 2)
-    queue.started()
-    got = queue.get(0)
-    assert isinstance(got, Frame) and got.received == 2.0  # the oldest held frame comes first
-    # Draining: the bound follows the backlog down, so a frame now in means one out, no growth.
-    queue.put(_frames(1)[0], stop)
-    assert (queue.frames, queue.dropped) == (10, 2)
-    queue.put(_frames(1)[0], stop)
-    assert (queue.frames, queue.dropped) == (10, 3)
-    for _ in range(8):
-        queue.get(0)
-    assert queue.frames == 2 and queue.limit == 4  # back to its steady-state bound
-    for frame in _frames(5):
-        queue.put(frame, stop)
-    assert (queue.frames, queue.dropped) == (4, 6)

@@ -43,11 +43,6 @@ def queue_frames(stream: StreamOptions) -> int:
     return 2 * stream.max_batch
 
 
-# Frames held while the model is being chosen and loaded (about 2 s at 30 fps; timing the `auto`
-# candidates takes about a second each the first time on a machine).
-STARTUP_FRAMES = 64
-
-
 @dataclass(frozen=True)
 class LiveStats:
     """A snapshot of a running (or finished) stream."""
@@ -60,9 +55,7 @@ class LiveStats:
     reconnects: int
     input_fps: float  # over the last reporting interval
     output_fps: float
-    # p50 / p95 / p99 over the last LATENCY_WINDOW frames read once the output was open (those
-    # read while the model loaded are held, not dropped, and wait once: see LiveQueue)
-    latency_ms: dict[str, float]
+    latency_ms: dict[str, float]  # p50 / p95 / p99 over the last LATENCY_WINDOW frames
     width: int = 0  # output size, once known
     height: int = 0
     model: str = ""  # the model running, once chosen, and why
@@ -101,7 +94,6 @@ class _Output:
     upscaler: Upscaler
     info: VideoInfo  # the source's video, on the output timeline
     prepared: Prepared | None  # None when the caller gave the backend
-    opened: float = field(default_factory=time.monotonic)
 
 
 def stream(
@@ -124,8 +116,7 @@ def stream(
     opts = opts or Options()
     stop = stop or threading.Event()
     live = opts.stream
-    queue = LiveQueue(queue_frames(live), drop=live.when_behind == "drop",
-                      startup_frames=STARTUP_FRAMES)
+    queue = LiveQueue(queue_frames(live), drop=live.when_behind == "drop")
     reader = Reader(src, live, queue, stop)
     reader.start()
     reader.ready.wait()
@@ -178,7 +169,8 @@ def stream(
             if batch:
                 if out is None:
                     out = _open_output(reader, dst, opts, backend)
-                    queue.started()
+                    # The first batch waited for the model to load: not a latency users see.
+                    batch = [Frame(b.frame, b.seconds, time.monotonic()) for b in batch]
                 _process(batch, out)
             if on_stats is not None and time.monotonic() >= next_report:
                 next_report += stats_every
@@ -231,7 +223,4 @@ def _process(batch: list[Frame], out: _Output) -> None:
     upscaled, ready = out.upscaler(frames)
     if ready is not None:
         ready.synchronize()
-    # Frames read while the model was loading waited once, at start-up: not a latency that
-    # lasts, so they give no sample.
-    out.writer.write_video(upscaled, [b.received if b.received >= out.opened else None
-                                      for b in batch])
+    out.writer.write_video(upscaled, [b.received for b in batch])

@@ -53,35 +53,24 @@ class LiveQueue:
 
     `drop` discards the oldest queued video frame to admit a new one (the viewer skips ahead);
     otherwise the reader waits (the source backs up instead).
-
-    Until `started()`, while the model is chosen and loaded, up to `startup_frames` are held
-    instead of `max_frames`: a stream should not open on a skip. Then the bound shrinks with the
-    backlog as it drains, down to `max_frames`, so the start-up delay is paid once, not kept.
     """
 
-    def __init__(self, max_frames: int, drop: bool, startup_frames: int) -> None:
+    def __init__(self, max_frames: int, drop: bool) -> None:
         self.max_frames = max_frames
         self.drop = drop
-        self.limit = max(startup_frames, max_frames)
-        self.draining = False
         self.items: deque[Frame | Audio | None] = deque()
         self.frames = 0
         self.dropped = 0
         self.cond = threading.Condition()
 
-    def started(self) -> None:
-        with self.cond:
-            self.draining = True
-            self.limit = max(self.max_frames, min(self.limit, self.frames + 1))
-
     def put(self, item: Frame | Audio | None, stop: threading.Event) -> None:
         with self.cond:
             if isinstance(item, Frame):
-                while self.frames >= self.limit and not self.drop:
+                while self.frames >= self.max_frames and not self.drop:
                     if stop.is_set():
                         return
                     self.cond.wait(0.1)
-                if self.frames >= self.limit:
+                if self.frames >= self.max_frames:
                     oldest = next(i for i in self.items if isinstance(i, Frame))
                     self.items.remove(oldest)
                     self.frames -= 1
@@ -98,8 +87,6 @@ class LiveQueue:
             item = self.items.popleft()
             if isinstance(item, Frame):
                 self.frames -= 1
-                if self.draining:
-                    self.limit = max(self.max_frames, min(self.limit, self.frames + 1))
                 self.cond.notify_all()
             return item
 

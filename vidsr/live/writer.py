@@ -50,11 +50,8 @@ class Writer:
         self.last_pts = max(round(seconds / OUT_TIME_BASE), self.last_pts + 1)
         return self.last_pts
 
-    def write_video(self, batch: FrameBatch, received: list[float | None]) -> None:
-        """Write upscaled frames; `received`: when each one's packet was read (None: no latency
-        sample for it)."""
-        self.received.update((p, r) for p, r in zip(batch.pts, received, strict=True)
-                             if r is not None)
+    def write_video(self, batch: FrameBatch, received: list[float]) -> None:
+        self.received.update(zip(batch.pts, received, strict=True))
         self._muxed(self.sink.write(batch))
 
     def write_audio(self, item: Audio) -> None:
