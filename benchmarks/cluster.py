@@ -14,11 +14,10 @@ packets are reproducible, so the output check can ask for equal packets).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import math
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -33,6 +32,7 @@ import torch
 
 import vidsr.cluster
 from vidsr.api import upscale
+from vidsr.bench import machine
 from vidsr.config import Options
 from vidsr.plan import geometry_for, prepare
 from vidsr.resume import SEGMENT_BATCHES, Journal, Segment
@@ -193,12 +193,10 @@ def main() -> None:
             "remux_bytes_s": out_bytes / remux[0],
         }
     segments = math.ceil(frames / length)
+    host = machine()
     result = {
         "date": datetime.date.today().isoformat(),
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "note": "2-core Intel Xeon, CPU only; both cores were shared with model "
-                            "training during the run (wall times are loaded, not clean)",
-                    "torch": torch.__version__, "ray": ray.__version__, "av": av.__version__},
+        "machine": {**dataclasses.asdict(host), "ray": ray.__version__},
         "clip": {"frames": frames, "size": "426x240", "gop": GOP, "segments": segments,
                  "segment_frames": length, "settings": RUN},
         "one_process_2_threads_s": round(local_s, 2),
@@ -212,7 +210,7 @@ def main() -> None:
                                 "storage_gb_s": STORAGE_GB_S},
         "scaling": scaling(costs, args.gpu_fps, 256),
     }
-    stem = f"{result['date']}-cluster-cpu-2core-intel-xeon"
+    stem = f"{result['date']}-cluster-{host.slug}"
     out = HERE / "results"
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     (out / f"{stem}.md").write_text(markdown(result), encoding="utf-8")
@@ -223,7 +221,8 @@ def markdown(r: dict[str, Any]) -> str:
     c, s = r["clip"], r["per_segment_s"]
     lines = [
         f"# Cluster benchmark, {r['date']}", "",
-        f"Machine: {r['machine']['note']}. torch {r['machine']['torch']}, ray "
+        f"Machine: {r['machine']['cpu']} ({r['machine']['cpu_count']} cores), "
+        f"{r['machine']['gpu'] or 'CPU only'}. torch {r['machine']['torch']}, ray "
         f"{r['machine']['ray']}, PyAV {r['machine']['av']}.", "",
         f"Clip: {c['frames']} frames {c['size']}, keyframe every {c['gop']}, {c['segments']} "
         f"segments of {c['segment_frames']} frames; {c['settings']}.", "",
