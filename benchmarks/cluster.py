@@ -7,8 +7,8 @@ workers built from them. Written to benchmarks/results/<date>-cluster-<machine>.
 
 The clip is the shared pancake clip (426×240, 310 frames) decoded once and encoded four times
 over (1,240 frames, 30 fps, a keyframe every 250 frames as films usually have), video only.
-Both runs use the same settings (tiny, batch 4, so 128-frame segments; preset ultrafast, whose
-packets are reproducible, so the output check can ask for equal packets).
+Both runs use the same settings (tiny, batch 4, so 128-frame segments; preset ultrafast, so that
+the encoder is not what is measured); the output check asks for equal packets.
 """
 
 from __future__ import annotations

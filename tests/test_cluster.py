@@ -31,10 +31,8 @@ from vidsr.jobs import upscale_many  # noqa: E402
 from vidsr.resume import work_dir  # noqa: E402
 
 BATCH = 2  # SEGMENT (64) frames per segment, as in test_resume
-# x264's veryfast preset (the default) can encode the same frames into other packets from run to
-# run, in a local --resume run as on a cluster (measured on the pancake clip: about 1 run in 3;
-# heap contents change them: x264's macroblock-tree rate control apparently reads unwritten memory);
-# ultrafast gave the same packets every time, so packets compared for equality use it.
+# Segmented jobs encode reproducibly (no macroblock tree, test_resume); ultrafast keeps these
+# runs short.
 RUN = {"device": "cpu", "backend": "eager", "batch": BATCH, "model": "tiny",
        "preset": "ultrafast"}
 TASK_TITLE = "ray::upscale_segment"  # a worker's process title while it runs a segment

@@ -87,7 +87,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
             if on_progress is not None:
                 on_progress(done, total)
 
-        make_sink = sink_factory(info, geometry, opts)
+        make_sink = sink_factory(info, geometry, opts, segmented=opts.resume)
         upscaler = Upscaler(engine, geometry, times)
         try:
             journal = None

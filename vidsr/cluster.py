@@ -267,7 +267,7 @@ def upscale_segment(src: str, file: str, after: int | None, frames: int,
         info = source.info
         geometry = geometry_for(info, opts)
         engine = prepare(info, opts, geometry, device).backend
-        make_sink = sink_factory(info, geometry, opts)
+        make_sink = sink_factory(info, geometry, opts, segmented=True)
         upscaler = Upscaler(engine, geometry, StageTimes())
         writer = SegmentWriter(lambda: Path(file), done.append, opts.batch * SEGMENT_BATCHES,
                                info.time_base, lambda c, name: make_sink(c, name, []))

@@ -68,8 +68,11 @@ def prepare(info: VideoInfo, opts: Options, geometry: Geometry,
                        need_fps=float(info.rate) if opts.realtime and info.rate else None)
 
 
-def sink_factory(info: VideoInfo, geometry: Geometry, opts: Options) -> MakeSink:
-    encoder = Encoder(opts.codec, opts.crf, opts.preset)
+def sink_factory(info: VideoInfo, geometry: Geometry, opts: Options, *,
+                 segmented: bool) -> MakeSink:
+    """Sinks for this run; `segmented` (a resumable or clustered job): reproducible packets, so
+    that a segment encoded again encodes the same."""
+    encoder = Encoder(opts.codec, opts.crf, opts.preset, reproducible=segmented)
 
     def make_sink(container: av.container.OutputContainer, name: str,
                   copy: list[av.stream.Stream]) -> Sink:

@@ -38,13 +38,21 @@ class Encoder:
     crf: int = 18
     preset: str = "veryfast"
     live: bool = False
+    # The same frames always give the same packets. libx264's macroblock-tree rate control does
+    # not: the same 128 frames encoded five times in one process gave five different streams
+    # (heap contents change them), with `mbtree=0` five equal ones, at some cost in bitrate.
+    reproducible: bool = False
 
     def options(self) -> dict[str, str]:
         # crf/preset/tune are x264/x265 options; other encoders would reject them.
         if self.codec not in ("libx264", "libx265"):
             return {}
-        return {"crf": str(self.crf), "preset": self.preset,
-                **({"tune": "zerolatency"} if self.live else {})}
+        options = {"crf": str(self.crf), "preset": self.preset}
+        if self.live:
+            options["tune"] = "zerolatency"
+        if self.reproducible and self.codec == "libx264":
+            options["x264-params"] = "mbtree=0"
+        return options
 
 
 class Sink:
