@@ -20,6 +20,8 @@ from vidsr.plan import (
     MakeSink,
     RunStats,
     check_strict,
+    encode_segments,
+    expected_frames,
     finish_segments,
     geometry_for,
     input_file,
@@ -28,7 +30,7 @@ from vidsr.plan import (
     prepare,
     sink_factory,
 )
-from vidsr.resume import SEGMENT_BATCHES, Journal, SegmentWriter, work_dir
+from vidsr.resume import Journal, work_dir
 from vidsr.sink import Sink, atomic_output, check_output, open_output
 from vidsr.source import Source
 
@@ -78,8 +80,7 @@ def upscale(src: str | Path, dst: str | Path, *, config: str | Path | None = Non
         opts = replace(opts, model=model)
         times = StageTimes()
         done = resumed = 0
-        known = [n for n in (info.frames, opts.frames) if n]
-        total = min(known) if known else None
+        total = expected_frames(info, opts)
 
         def on_batch(n: int) -> None:
             nonlocal done
@@ -152,15 +153,7 @@ def _write_segments(source: Source, upscaler: Upscaler, dst: Path, journal: Jour
                     on_batch: Callable[[int], None], opts: Options,
                     make_sink: MakeSink) -> list[str]:
     """The resumable run: the frames not yet in `journal` into segments, then the output."""
-    writer = SegmentWriter(journal.next_file, journal.add, opts.batch * SEGMENT_BATCHES,
-                           source.info.time_base, lambda c, name: make_sink(c, name, []))
-    try:
-        run(source, upscaler, writer.write, on_batch=on_batch)
-        check_strict(source, opts.strict)
-        writer.finish()
-    except BaseException:
-        writer.abort()
-        raise
+    encode_segments(source, upscaler, opts, make_sink, journal.next_file, journal.add, on_batch)
     return finish_segments(journal, dst, source.name, source.info, opts)
 
 

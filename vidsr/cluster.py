@@ -28,10 +28,10 @@ import torch
 from vidsr.backends.select import resolve_device
 from vidsr.config import Options
 from vidsr.errors import ClusterError, ConfigError, UnsupportedInput, VidsrError
-from vidsr.pipeline import StageTimes, Upscaler, run
+from vidsr.pipeline import StageTimes, Upscaler
 from vidsr.plan import (
     RunStats,
-    check_strict,
+    encode_segments,
     finish_segments,
     geometry_for,
     input_file,
@@ -40,7 +40,7 @@ from vidsr.plan import (
     prepare,
     sink_factory,
 )
-from vidsr.resume import SEGMENT_BATCHES, Journal, Segment, SegmentWriter, work_dir
+from vidsr.resume import SEGMENT_BATCHES, Journal, Segment, work_dir
 from vidsr.sink import check_output
 from vidsr.source import Source, frame_pts
 
@@ -269,15 +269,8 @@ def upscale_segment(src: str, file: str, after: int | None, frames: int,
         engine = prepare(info, opts, geometry, device).backend
         make_sink = sink_factory(info, geometry, opts, segmented=True)
         upscaler = Upscaler(engine, geometry, StageTimes())
-        writer = SegmentWriter(lambda: Path(file), done.append, opts.batch * SEGMENT_BATCHES,
-                               info.time_base, lambda c, name: make_sink(c, name, []))
         try:
-            run(source, upscaler, writer.write)
-            check_strict(source, opts.strict)
-            writer.finish()
-        except BaseException:
-            writer.abort()
-            raise
+            encode_segments(source, upscaler, opts, make_sink, lambda: Path(file), done.append)
         finally:
             engine.close()
     return SegmentDone(done[0], source.corrupt, upscaler.times.as_dict())

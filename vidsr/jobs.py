@@ -17,7 +17,7 @@ from typing import Any, Literal
 from vidsr.api import RunStats, resolve_options, upscale
 from vidsr.config import Options
 from vidsr.errors import ConfigError, OutputError, VidsrError
-from vidsr.plan import geometry_for
+from vidsr.plan import expected_frames, geometry_for
 from vidsr.source import Source
 
 # What a folder contributes: files with a video container's extension (a folder of films often
@@ -158,8 +158,7 @@ def _plan_outputs(sources: list[Path], outdir: Path, name: str,
                                     f"{taken[dst]}'s; choose a name with {{stem}}"))
             continue
         taken[dst] = src
-        known = [n for n in (info.frames, opts.frames) if n]
-        planned.append(_Planned(src, dst, min(known) if known else None,
+        planned.append(_Planned(src, dst, expected_frames(info, opts),
                                 dst.exists() and not opts.overwrite, None))
     return planned
 

@@ -21,8 +21,9 @@ from vidsr.errors import ConfigError, CorruptInput
 from vidsr.frames import VideoInfo
 from vidsr.geometry import Geometry, plan_stored
 from vidsr.models import SHIPPED
+from vidsr.pipeline import Upscaler, run
 from vidsr.probe import local_file
-from vidsr.resume import Journal, assemble
+from vidsr.resume import SEGMENT_BATCHES, Journal, Segment, SegmentWriter, assemble
 from vidsr.sink import Encoder, Sink
 from vidsr.source import Source
 
@@ -102,6 +103,29 @@ def journal_key(path: Path, opts: Options, geometry: Geometry, *, backend: str, 
             "device": device, "dtype": dtype, "batch": opts.batch, "frames": opts.frames,
             "weights": SHIPPED[opts.model, geometry.scale].sha256, "codec": opts.codec,
             "crf": opts.crf, "preset": opts.preset}
+
+
+def expected_frames(info: VideoInfo, opts: Options) -> int | None:
+    """How many frames the run will give, where the container says (or `frames` caps it)."""
+    known = [n for n in (info.frames, opts.frames) if n]
+    return min(known) if known else None
+
+
+def encode_segments(source: Source, upscaler: Upscaler, opts: Options, make_sink: MakeSink,
+                    next_file: Callable[[], Path], done: Callable[[Segment], None],
+                    on_batch: Callable[[int], None] | None = None) -> None:
+    """What `source` gives, upscaled into segment files of `batch × SEGMENT_BATCHES` frames,
+    each handed to `done` once closed and synced; on a failure the unfinished one is removed
+    (those handed over stay, for a resume)."""
+    writer = SegmentWriter(next_file, done, opts.batch * SEGMENT_BATCHES, source.info.time_base,
+                           lambda c, name: make_sink(c, name, []))
+    try:
+        run(source, upscaler, writer.write, on_batch=on_batch)
+        check_strict(source, opts.strict)
+        writer.finish()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 def check_strict(source: Source, strict: bool) -> None:
