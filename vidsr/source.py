@@ -11,7 +11,6 @@ scaled back to the first frame's size. Packets the decoder rejects are skipped a
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -22,8 +21,6 @@ import av
 from vidsr.errors import CorruptInput, NotAVideo, UnsupportedInput
 from vidsr.frames import FrameBatch, VideoInfo, batch_of
 from vidsr.probe import decode, describe, open_input, video_stream
-
-log = logging.getLogger("vidsr")
 
 COPIED_TYPES = ("audio", "subtitle", "data")
 # How far past the last kept frame `max_frames` keeps reading for audio that plays before it:

@@ -3,7 +3,6 @@ the same weights (as a model stage alone and as a dnn_superres-style frame loop)
 
 from __future__ import annotations
 
-import logging
 import time
 import warnings
 from collections.abc import Sequence
@@ -19,8 +18,6 @@ from vidsr.bench.clips import Plane
 from vidsr.errors import BackendUnavailable
 from vidsr.models import load_model
 from vidsr.models.collapsible import Collapsible
-
-log = logging.getLogger("vidsr")
 
 
 def naive_loop(src: Path, dst: Path, model: str, scale: int, *, frames: int | None = None) -> float:

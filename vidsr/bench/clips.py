@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import time
 from dataclasses import dataclass
@@ -17,9 +16,6 @@ from vidsr.config import BackendName, Options
 from vidsr.frames import FrameBatch, VideoInfo
 from vidsr.geometry import Geometry, plan
 from vidsr.source import Source
-
-log = logging.getLogger("vidsr")
-
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "stream-of-water.mp4"
 Plane = NDArray[np.uint8]

@@ -3,7 +3,6 @@ paced test-pattern sender and the added-latency measurement of `vidsr stream`)."
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import threading
 import time
@@ -24,8 +23,6 @@ from vidsr.live.writer import live_encoder
 from vidsr.pipeline import Upscaler
 from vidsr.sink import Sink, open_output, output_format
 from vidsr.timing import percentiles
-
-log = logging.getLogger("vidsr")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import logging
 import os
 import platform
 import shutil
@@ -17,8 +16,6 @@ import numpy as np
 import torch
 
 from vidsr.timing import cpu_model
-
-log = logging.getLogger("vidsr")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ output has been checked against eager fp32."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import torch
@@ -18,9 +17,6 @@ from vidsr.models import load_model
 from vidsr.models.collapsible import macs_per_pixel
 from vidsr.models.graph import inference_graph
 from vidsr.timing import time_runs
-
-log = logging.getLogger("vidsr")
-
 
 # Agreement with eager fp32 a backend must reach before it is timed (the backends' parity bar).
 MIN_AGREEMENT_DB = {torch.float32: 50.0, torch.float16: 45.0}

@@ -27,8 +27,6 @@ from vidsr.timing import sync
 log = logging.getLogger("vidsr")
 
 
-
-
 @dataclass(frozen=True)
 class Stage:
     name: str
