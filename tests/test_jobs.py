@@ -56,6 +56,14 @@ def test_a_folder_becomes_one_output_each_and_a_bad_file_does_not_stop_the_rest(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mkv"]
 
 
+def test_a_file_that_fails_on_an_option_says_which_flag_to_change(
+        films: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, job, err = _json(capsys, str(films / "a.mp4"), str(tmp_path / "out") + "/",
+                           "--codec", "aac")
+    assert code == 1 and job["files"][0]["option"] == "codec"
+    assert err.strip() == "error: 'aac' is not a video encoder (choose another --codec)"
+
+
 def test_existing_outputs_are_skipped_unless_overwrite(
         films: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     inputs = [str(films / "a.mp4"), str(films / "b.mkv")]

@@ -39,6 +39,7 @@ class FileResult:
     seconds: float = 0.0
     fps: float = 0.0
     error: str | None = None  # one line, for "failed"
+    option: str | None = None  # the option the error names (VidsrError.option), if any
     stats: RunStats | None = None  # for "done"
 
 
@@ -75,7 +76,7 @@ class _Planned:
     dst: Path | None
     frames: int | None
     skip: bool  # its output exists (and is not to be overwritten)
-    error: str | None
+    error: VidsrError | None
 
 
 def find_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -149,13 +150,13 @@ def _plan_outputs(sources: list[Path], outdir: Path, name: str,
             with Source.open(src, batch=opts.batch) as source:
                 info = source.info
         except VidsrError as exc:
-            planned.append(_Planned(src, None, None, False, str(exc)))
+            planned.append(_Planned(src, None, None, False, exc))
             continue
         g = geometry_for(info, opts)
         dst = outdir / output_name(src, name, height=g.height, width=g.width)
         if dst in taken:
-            planned.append(_Planned(src, dst, None, False, f"{src}: its output {dst} is also "
-                                    f"{taken[dst]}'s; choose a name with {{stem}}"))
+            planned.append(_Planned(src, dst, None, False, ConfigError(
+                f"{src}: its output {dst} is also {taken[dst]}'s; choose a name with {{stem}}")))
             continue
         taken[dst] = src
         planned.append(_Planned(src, dst, expected_frames(info, opts),
@@ -167,16 +168,21 @@ def _one(item: _Planned, progress: Callable[[int, int | None], None], *,
          config: str | Path | None, backend: str | None, cluster: str | None,
          options: dict[str, Any]) -> FileResult:
     src, dst = str(item.src), str(item.dst) if item.dst else None
-    if item.error is not None or item.dst is None:
-        return FileResult(src, dst, "failed", error=item.error)
+    if item.error is not None:
+        return _failed(src, dst, item.error)
+    assert item.dst is not None, "only a failed input has no output path"
     if item.skip:
         return FileResult(src, dst, "skipped")
     try:
         stats = upscale(item.src, item.dst, config=config, backend=backend, cluster=cluster,
                         on_progress=progress, **{**options, "resume": True})
     except VidsrError as exc:
-        return FileResult(src, dst, "failed", error=str(exc).splitlines()[0])
+        return _failed(src, dst, exc)
     return FileResult(src, dst, "done", stats.frames, stats.seconds, stats.fps, stats=stats)
+
+
+def _failed(src: str, dst: str | None, exc: VidsrError) -> FileResult:
+    return FileResult(src, dst, "failed", error=str(exc).splitlines()[0], option=exc.option)
 
 
 def _session(cluster: str | None) -> AbstractContextManager[None]:

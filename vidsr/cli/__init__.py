@@ -15,14 +15,6 @@ from vidsr.cli._ui import UI, LogToUI
 from vidsr.errors import VidsrError
 
 # What to type when an error names the option that fixes it (`VidsrError.option`).
-HINTS = {
-    "overwrite": "use --overwrite to replace it",
-    "codec": "choose another --codec",
-    "resume": "leave out --resume",
-    "device": "use --device cpu",
-    "strict": "without --strict they are skipped and counted",
-}
-
 # Subcommand name -> module. Listed by hand, in the order `--help` shows them.
 COMMANDS = {
     "upscale": "vidsr.cli.upscale",
@@ -57,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args, ui))
     except VidsrError as exc:
-        hint = HINTS.get(exc.option or "")
-        ui.error(f"{exc} ({hint})" if hint else str(exc))
+        ui.error(str(exc), exc.option)
         return exc.exit_code
     except KeyboardInterrupt:
         ui.error("interrupted")

@@ -24,6 +24,17 @@ from rich.progress import (
 from rich.table import Table
 
 
+# What to do about an error, by the option its library error names (`VidsrError.option`): the
+# library speaks of parameters, the command line of its flags.
+HINTS = {
+    "overwrite": "use --overwrite to replace it",
+    "codec": "choose another --codec",
+    "resume": "leave out --resume",
+    "device": "use --device cpu",
+    "strict": "without --strict they are skipped and counted",
+}
+
+
 class UI:
     def __init__(self, *, quiet: bool = False, json: bool = False) -> None:
         self.quiet = quiet
@@ -31,9 +42,11 @@ class UI:
         self.out = Console(soft_wrap=True)
         self.err = Console(stderr=True, soft_wrap=True)
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, option: str | None = None) -> None:
         # One line, whatever the mode: scripts read the exit code, people read this.
-        self.err.print(f"[bold red]error:[/] {escape(message.splitlines()[0] if message else '')}")
+        line = message.splitlines()[0] if message else ""
+        hint = HINTS.get(option or "")
+        self.err.print(f"[bold red]error:[/] {escape(f'{line} ({hint})' if hint else line)}")
 
     def warn(self, message: str) -> None:
         if not self.quiet:

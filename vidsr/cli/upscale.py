@@ -116,7 +116,7 @@ def _run_many(args: argparse.Namespace, ui: UI, options: dict[str, Any]) -> int:
               for f in job.files])
     for f in job.files:
         if f.error is not None:
-            ui.error(f.error)
+            ui.error(f.error, f.option)
     done = sum(f.status == "done" for f in job.files)
     skipped = sum(f.status == "skipped" for f in job.files)
     ui.result(f"{done} upscaled, {skipped} skipped (output exists), {job.failed} failed; "
