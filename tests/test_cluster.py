@@ -24,6 +24,7 @@ from tests.conftest import VIDEOS, needs  # noqa: E402
 from tests.corpus import FAST  # noqa: E402
 from tests.media import make_clip, read_back  # noqa: E402
 from tests.test_resume import SEGMENT, _packets, _vfr_pts  # noqa: E402
+from vidsr import jobs  # noqa: E402
 from vidsr.api import upscale  # noqa: E402
 from vidsr.cluster import spans  # noqa: E402
 from vidsr.errors import ConfigError  # noqa: E402
@@ -106,7 +107,8 @@ def test_a_job_started_on_the_cluster_continues_locally(long_clip: Path, tmp_pat
     dst = tmp_path / "out.mp4"
 
     def stop(done: int, total: int | None) -> None:
-        raise KeyboardInterrupt  # in the driver, once the first segment is journaled
+        if done:  # in the driver, once the first segment is journaled (it also reports while
+            raise KeyboardInterrupt  # it waits)
 
     with pytest.raises(KeyboardInterrupt):
         upscale(long_clip, dst, cluster="ray", on_progress=stop, **RUN)
@@ -188,6 +190,29 @@ def test_many_files_share_one_cluster_connection(long_clip: Path, tmp_path: Path
     assert ray.is_initialized()  # the module's connection was reused, not shut down
     for f in job.files:
         assert read_back(Path(f.output)).frames == SEGMENT + 5
+
+
+def test_the_files_of_a_job_run_at_once_on_the_cluster(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two one-segment files and two task slots: one after the other, one worker would idle.
+    files = [make_clip(tmp_path / f"{name}.mp4", frames=SEGMENT, width=160, height=120)
+             for name in ("a", "b")]
+    (tmp_path / "out").mkdir()
+    spans: dict[str, tuple[float, float]] = {}
+    upscale_one = jobs.upscale
+
+    def timed(src: Path, dst: Path, **kwargs: object) -> object:
+        started = time.monotonic()
+        stats = upscale_one(src, dst, **kwargs)
+        spans[src.name] = (started, time.monotonic())
+        return stats
+
+    monkeypatch.setattr(jobs, "upscale", timed)
+    job = jobs.upscale_many([str(f) for f in files], tmp_path / "out", cluster="ray", **RUN)
+    assert [f.status for f in job.files] == ["done", "done"]
+    assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values())
+    for f in job.files:
+        assert read_back(Path(f.output)).frames == SEGMENT
 
 
 def test_an_unknown_cluster_address_is_refused(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""vidsr: real-time video super-resolution (ESPCN / FSRCNN) on PyAV and PyTorch.
+"""vidsr: real-time video super-resolution on PyAV and PyTorch, by small CNNs trained on streams.
 
     import vidsr
     stats = vidsr.upscale("in.mp4", "out.mp4", target="1080p")

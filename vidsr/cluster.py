@@ -61,6 +61,10 @@ CPUS_PER_TASK = 1
 # redone from its keyframe, as often as this.
 RETRIES = 3
 
+# How often the driver reports progress while it waits for segments, so that a caller can stop
+# it (its callback raises) within this time rather than at the next finished segment.
+HEARTBEAT_S = 1.0
+
 Progress = Callable[[int, int | None], None]
 
 
@@ -170,6 +174,13 @@ def session(address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
+def task_slots() -> int:
+    """How many segment tasks the connected cluster runs at once."""
+    resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    gpus = int(resources.get("GPU", 0))
+    return gpus or int(resources.get("CPU", 0) // CPUS_PER_TASK)
+
+
 def _resources() -> dict[str, float]:
     """A GPU per task on a cluster that has GPUs; otherwise CPUs only."""
     gpus = ray.cluster_resources().get("GPU", 0)  # type: ignore[no-untyped-call]
@@ -206,7 +217,11 @@ def _run_segments(src: str, journal: Journal, todo: list[Span], opts: Options,
     corrupt, times = 0, StageTimes()
     try:
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=HEARTBEAT_S)
+            if not ready:  # the caller hears from us even while a long segment runs
+                if on_progress is not None:
+                    on_progress(journal.frames, total)
+                continue
             span = pending.pop(ready[0])
             held[span.index] = _get(ready[0])
             while (index := len(journal.segments)) in held:

@@ -1,14 +1,17 @@
 """Many inputs, one output folder: `upscale_many(["films/", "a.mp4"], "out/")` upscales each
-input into its own output there, one after the other (each one's segments spread over a cluster
-with `cluster=`). Outputs that exist are skipped, so rerunning an interrupted job continues it;
-each file is resumable too (its finished segments are kept beside its output). A file that
-fails is recorded with its error and the job goes on."""
+input into its own output there: one after the other on this machine; with `cluster=`, as many
+files at once as the cluster runs tasks, each one's segments spread over it. Outputs that exist
+are skipped, so rerunning an interrupted job continues it; each file is resumable too (its
+finished segments are kept beside its output). A file that fails is recorded with its error and
+the job goes on."""
 
 from __future__ import annotations
 
 import glob
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -119,23 +122,37 @@ def upscale_many(inputs: Sequence[str], outdir: str | Path, *, name: str = NAME,
     counts = [p.frames for p in planned if p.error is None and not p.skip]
     total = sum(n or 0 for n in counts) if all(counts) else None
     started = time.perf_counter()
-    results: list[FileResult] = []
-    before = 0  # frames upscaled by the files already done
+    frames_done: dict[int, int] = {}  # input index -> frames upscaled so far
+    files_done = 0
+    lock = threading.Lock()  # files on a cluster report from threads of their own
+    stop = threading.Event()  # set on Ctrl-C: the files' threads stop at their next segment
 
-    current = ""  # the input being upscaled
+    def run(index: int) -> FileResult:
+        nonlocal files_done
+        item = planned[index]
 
-    def report(done: int, _total: int | None = None) -> None:
-        if on_progress is not None:
-            on_progress(JobProgress(len(results), len(planned), before + done, total, current))
+        def report(done: int, _total: int | None = None) -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            with lock:
+                frames_done[index] = done
+                progress = JobProgress(files_done, len(planned), sum(frames_done.values()),
+                                       total, str(item.src))
+            if on_progress is not None:
+                on_progress(progress)
+
+        result = _one(item, report, config=config, backend=backend, cluster=cluster,
+                      options=options)
+        with lock:
+            files_done += 1
+        report(result.frames)
+        return result
 
     with _session(cluster):
-        for item in planned:
-            current = str(item.src)
-            result = _one(item, report, config=config, backend=backend, cluster=cluster,
-                          options=options)
-            results.append(result)
-            before += result.frames
-            report(0)
+        if cluster is None:
+            results = [run(i) for i in range(len(planned))]
+        else:
+            results = _at_once(run, len(planned), stop)
     return JobStats(results, round(time.perf_counter() - started, 4))
 
 
@@ -183,6 +200,25 @@ def _one(item: _Planned, progress: Callable[[int, int | None], None], *,
 
 def _failed(src: str, dst: str | None, exc: VidsrError) -> FileResult:
     return FileResult(src, dst, "failed", error=str(exc).splitlines()[0], option=exc.option)
+
+
+def _at_once(run: Callable[[int], FileResult], count: int,
+             stop: threading.Event) -> list[FileResult]:
+    """`run(i)` for every input, as many at once as the cluster runs tasks: a folder of short
+    files would otherwise keep only as many workers busy as one file has segments. Ray takes
+    tasks from any thread; each thread drives one file's segments and journal. On Ctrl-C
+    `stop` makes each thread cancel its tasks at its next progress report (within a second);
+    they must be done before the session ends, or Ray would start again for them."""
+    from vidsr.cluster import task_slots
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(count, task_slots())))
+    try:
+        return list(pool.map(run, range(count)))
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _session(cluster: str | None) -> AbstractContextManager[None]:

@@ -32,7 +32,8 @@ EXIT_INTERRUPTED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="vidsr", description="Real-time video super-resolution (ESPCN / FSRCNN)."
+        prog="vidsr",
+        description="Real-time video super-resolution: small CNNs trained on coded streams.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS.values():

@@ -23,7 +23,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-
 # What to do about an error, by the option its library error names (`VidsrError.option`): the
 # library speaks of parameters, the command line of its flags.
 HINTS = {
