@@ -10,12 +10,14 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 
 from tests.conftest import SAMPLE
 from vidsr.cli import main
 from vidsr.color import to_u8
 from vidsr.degrade import gaussian_blur, luma
 from vidsr.metrics import psnr
+from vidsr.models import build, weights
 from vidsr.video_eval import PLAYER, evaluate_stream, pan_clip, pipeline_upscaler, read_clip
 
 
@@ -65,6 +67,20 @@ def test_the_command_reports_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(rows) == {PLAYER, "espcn"} and set(rows["espcn"]) == {"psnr", "ssim", "vmaf",
                                                                        "vmaf_neg"}
     assert [g["crf"] for g in out["mean_gain"]] == [23, 30]
+
+
+def test_a_weight_file_runs_on_its_own_backend(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # fsrcnn-s ships no weights: scoring a file of it must not need a shipped model of its name.
+    torch.manual_seed(0)
+    path = weights.save(build("fsrcnn-s", 2).state_dict(), {"arch": "fsrcnn-s", "scale": 2},
+                        tmp_path, "fsrcnn-s_x2")
+    code = main(["eval", "--video", str(SAMPLE), "--scale", "2", "--weights", str(path),
+                 "--frames", "3", "--crf", "30", "--no-vmaf", "--json"])
+    rows = json.loads(capsys.readouterr().out)["streams"][0]["rows"]
+    assert code == 0 and set(rows) == {PLAYER, path.stem}
+    # Untrained, it is far from the player's picture: its own weights ran, not a shipped model.
+    assert rows[path.stem]["psnr"] < rows[PLAYER]["psnr"] - 3
 
 
 def _lumas(n: int) -> list[np.ndarray]:

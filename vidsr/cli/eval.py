@@ -70,7 +70,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
 @dataclass(frozen=True)
 class Row:
     name: str  # as the table shows it: the model's name, or the weight file's stem
-    runs_as: str  # the `model` option vidsr.upscale gets (a weight file: its architecture)
     model: Any  # torch.nn.Module, eval mode
     shipped: bool
 
@@ -80,12 +79,12 @@ def _models(args: argparse.Namespace) -> list[Row]:
     from vidsr.models import build, load_model, weights
 
     names = [] if args.weights and not args.model else model_names(args.model, args.scale)
-    rows = [Row(n, n, load_model(n, args.scale), True) for n in names]
+    rows = [Row(n, load_model(n, args.scale), True) for n in names]
     for path in args.weights:
         state, meta = weights.load(path)
         model = build(meta["arch"], args.scale)
         model.load_state_dict(state)
-        rows.append(Row(path.stem, meta["arch"], model.eval(), False))
+        rows.append(Row(path.stem, model.eval(), False))
     return rows
 
 
@@ -145,10 +144,12 @@ def _video(args: argparse.Namespace, ui: UI, models: list[Row]) -> int:
             with_vmaf = False
     clips = [read_clip(p, args.scale, args.frames) for p in args.video]
     clips += [pan_clip(p.stem, read_rgb(p), args.scale, args.frames) for p in args.pan]
-    # Shipped models run as users run them (backend auto); weight files on an eager backend.
+    # Shipped models run as users run them (backend auto); a weight file on an eager backend of
+    # its own, under `model="auto"` (its architecture may ship no weights of its own to name).
     upscalers = [
-        (row.name, pipeline_upscaler(row.runs_as, args.scale, "auto" if row.shipped else
-                                     EagerBackend(inference_graph(row.model), torch.device("cpu"))))
+        (row.name, pipeline_upscaler(row.name, args.scale, "auto") if row.shipped else
+         pipeline_upscaler("auto", args.scale,
+                           EagerBackend(inference_graph(row.model), torch.device("cpu"))))
         for row in models
     ]
     scalers = args.scaler.split(",")
