@@ -22,7 +22,7 @@ from tests.conftest import SHARED_DATA, needs
 from tests.corpus import FAST
 from tests.media import make_clip, read_back
 from vidsr.api import upscale
-from vidsr.resume import SEGMENT_BATCHES, work_dir
+from vidsr.resume import SEGMENT_BATCHES, SegmentWriter, work_dir
 from vidsr.sink import Encoder, Sink
 from vidsr.source import Source
 
@@ -177,3 +177,25 @@ def test_segments_are_encoded_reproducibly(tmp_path: Path) -> None:
         with av.open(str(path)) as back:
             streams.add(b"".join(bytes(p) for p in back.demux(video=0) if p.size))
     assert len(streams) == 1
+
+
+def test_a_stale_writer_of_a_segment_cannot_spoil_the_one_that_finished(tmp_path: Path) -> None:
+    # A cancelled cluster task may still be writing a segment when the job has gone on without
+    # it and written that segment again.
+    with Source.open(make_clip(tmp_path / "in.mp4", frames=8), batch=4) as source:
+        batches, info = list(source), source.info
+
+    def make_sink(container: av.container.OutputContainer, name: str) -> Sink:
+        return Sink(container, name=name, info=info, width=info.width, height=info.height,
+                    encoder=Encoder(reproducible=True))
+
+    path, done = tmp_path / "00000.mov", []
+    stale, fresh = (SegmentWriter(lambda: path, done.append, 8, info.time_base, make_sink)
+                    for _ in range(2))
+    stale.write(batches[0])  # half written
+    for batch in batches:
+        fresh.write(batch)  # whole: closed and in place
+    stale.abort()  # then the stale one is stopped
+    assert [s.frames for s in done] == [8]
+    assert read_back(path).frames == 8
+    assert [p.name for p in tmp_path.iterdir() if ".part" in p.name] == []

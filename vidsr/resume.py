@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -123,14 +124,16 @@ class SegmentWriter:
         # the stream's own denominator keeps a later segment's start exact.
         self.options = {"movie_timescale": str(time_base.denominator)}
         self.sink: Sink | None = None
-        self.path: Path | None = None
+        self.path: Path | None = None  # the segment's file, and where it is written until closed
+        self.temp: Path | None = None
         self.frames = 0
         self.last_pts = 0
 
     def write(self, batch: FrameBatch) -> None:
         if self.sink is None:
             self.path = self.next_file()
-            container = open_output(self.path, self.path, self.options)
+            self.temp = _unique_part(self.path)
+            container = open_output(self.temp, self.path, self.options)
             try:
                 self.sink = self.make_sink(container, str(self.path))
             except BaseException:
@@ -144,20 +147,28 @@ class SegmentWriter:
             self.finish()
 
     def finish(self) -> None:
-        if self.sink is None or self.path is None:
+        if self.sink is None or self.path is None or self.temp is None:
             return
         self.sink.close()
-        with open(self.path, "rb") as f:
+        with open(self.temp, "rb") as f:
             os.fsync(f.fileno())
+        os.replace(self.temp, self.path)
         self.done(Segment(self.path.name, self.frames, self.last_pts))
         self.sink = None
 
     def abort(self) -> None:
         """After a failure: drop the unfinished segment; the journaled ones stay for a resume."""
-        if self.sink is not None and self.path is not None:
+        if self.sink is not None and self.temp is not None:
             self.sink.abort()
-            self.path.unlink(missing_ok=True)
+            self.temp.unlink(missing_ok=True)
             self.sink = None
+
+
+def _unique_part(path: Path) -> Path:
+    """A temporary name for `path` no other writer uses. A cancelled cluster task may still be
+    writing the same segment when the job continues elsewhere: each writes its own file and
+    renames it into place whole (segments are reproducible, so either complete one will do)."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}.part{path.suffix}")
 
 
 def assemble(journal: Journal, dst: Path, src: str, *, until: Fraction | None) -> list[str]:
