@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from vidsr.cli._ui import UI, LogToUI
 from vidsr.errors import VidsrError
 
-# What to type when an error names the option that fixes it (`VidsrError.option`).
 # Subcommand name -> module. Listed by hand, in the order `--help` shows them.
 COMMANDS = {
     "upscale": "vidsr.cli.upscale",
