@@ -3,6 +3,9 @@
 
     .venv/bin/python -m benchmarks.stream_table benchmarks/results/<date>-video-eval-*.json
 
+Files are read in the order given: a model that a later file measured again (new weights) takes
+its rows from the later file.
+
 Per scale and model: the mean gain over the player's bicubic on crisp pans over Set5 and on the
 real clips, at CRF 23 and 30, in PSNR, SSIM, VMAF and VMAF NEG; and the worst single clip, because
 "never worse than bicubic" is a claim about every clip, not the mean. Rewrites the text between
@@ -24,11 +27,13 @@ CRFS = (23, 30)
 
 
 def collect(paths: list[Path]) -> dict[tuple[int, str, str], dict]:
-    """(scale, kind, model) -> {crf: [per-stream gains {psnr, ssim, vmaf_neg, clip}]}."""
-    out: dict[tuple[int, str, str], dict] = defaultdict(lambda: defaultdict(list))
+    """(scale, kind, model) -> {crf: [per-stream gains {psnr, ssim, vmaf_neg, clip}]}. A model
+    measured again in a later file (new weights) takes its rows from that file only."""
+    out: dict[tuple[int, str, str], dict] = {}
     for path in paths:
         report = json.loads(path.read_text())
         kind = "pans" if "-pans-" in path.name else "clips"
+        own: dict[tuple[int, str, str], dict] = defaultdict(lambda: defaultdict(list))
         for stream in report["streams"]:
             ref = stream["rows"][PLAYER]
             for model, s in stream["rows"].items():
@@ -36,8 +41,9 @@ def collect(paths: list[Path]) -> dict[tuple[int, str, str], dict]:
                     continue
                 gain = {m: (None if s[m] is None or ref[m] is None else s[m] - ref[m])
                         for m in ("psnr", "ssim", "vmaf", "vmaf_neg")}
-                out[(report["scale"], kind, model)][stream["crf"]].append(
+                own[(report["scale"], kind, model)][stream["crf"]].append(
                     {**gain, "clip": stream["clip"], "kbps": stream["kbps"]})
+        out.update(own)
     return out
 
 

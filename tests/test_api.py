@@ -55,7 +55,7 @@ def test_upscale_returns_stats_and_reports_progress(tmp_path: Path) -> None:
     assert stats.input_bytes == src.stat().st_size
     assert stats.backend in {"tensorrt", "compile", "eager"} and stats.reason
     assert stats.corrupt == 0  # and the default, auto, gave a file the best-quality model:
-    assert stats.model == "small" and "best quality" in stats.model_reason
+    assert stats.model == "medium" and "best quality" in stats.model_reason
     assert set(stats.busy) == {"decode", "h2d", "infer", "d2h", "encode"}
     assert stats.busy["infer"] > 0
 
@@ -87,5 +87,5 @@ def test_realtime_auto_times_the_models_and_says_which_kept_up(tmp_path: Path) -
     src = make_clip(tmp_path / "in.mp4", frames=4)
     stats = vidsr.upscale(src, tmp_path / "out.mp4", scale=2, batch=2, realtime=True,
                           device="cpu", backend="eager")
-    assert stats.model in {"small", "tiny"} and "fps" in stats.model_reason
+    assert stats.model in {"medium", "small", "tiny"} and "fps" in stats.model_reason
     assert "source's 24 fps" in stats.model_reason  # make_clip's rate, not a default

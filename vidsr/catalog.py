@@ -32,6 +32,8 @@ class Shipped:
 
 _SHIPPED_FILES = (
     # Trained for real streams (--degrade video): the defaults.
+    Shipped("medium", "medium", 2,
+            "8718aac85a9d9ee3e01ff07abdaca83b9f77878af015cfeb5ea977caa97834f2"),
     Shipped("small", "small", 2,
             "57529cba5d3f0058b434d3beafd459a28784b730038f2af2c7c5cc07b9e7d046"),
     Shipped("small", "small", 3,
@@ -64,7 +66,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 4,
             "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
     Shipped("fsrcnn", "fsrcnn", 2,
-            "a7720080630ec9aa8c77c0dbdc68666cf39e852885dfc4440cc274b45f38eaf5"),
+            "8a9ffb6005076fa760f7e70b82f00a4284180858c07ae25cb972d24fa057c154"),
     Shipped("fsrcnn", "fsrcnn", 3,
             "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
     Shipped("fsrcnn", "fsrcnn", 4,

@@ -25,9 +25,10 @@ from vidsr.timing import device_name, time_runs
 
 log = logging.getLogger("vidsr")
 
-# Best quality first, as measured on real streams (`vidsr eval --video`, MODEL_CARD.md); the
-# paper-protocol models (espcn, fsrcnn) are slower than `small` and no better on streams.
-CANDIDATES = ("small", "tiny")
+# Best quality first, as measured on real streams (`vidsr eval --video`, MODEL_CARD.md): a file
+# gets `medium` (x2; seven times `small`'s arithmetic), a live source the first that keeps up.
+# The paper-protocol models (espcn, fsrcnn) are slower than `small` and no better on streams.
+CANDIDATES = ("medium", "small", "tiny")
 FALLBACK = "espcn"  # shipped at every scale
 # How much faster than the source the model alone must be: decode, encode and jitter need the
 # rest of the frame time, and on a CPU they need the same cores. Measured on 2 cores, 640x360 at
