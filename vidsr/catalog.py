@@ -34,6 +34,10 @@ _SHIPPED_FILES = (
     # Trained for real streams (--degrade video): the defaults.
     Shipped("medium", "medium", 2,
             "8718aac85a9d9ee3e01ff07abdaca83b9f77878af015cfeb5ea977caa97834f2"),
+    Shipped("medium", "medium", 3,
+            "abb9da5d151b51055ba9f4d2895c7f6121f5cf17525e92c49ab1080ff2bd1abe"),
+    Shipped("medium", "medium", 4,
+            "dc3583a464188da069ee2823de8922fbea1b959319c37d1a8d5bcc8a549ace4e"),
     Shipped("small", "small", 2,
             "57529cba5d3f0058b434d3beafd459a28784b730038f2af2c7c5cc07b9e7d046"),
     Shipped("small", "small", 3,

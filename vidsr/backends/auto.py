@@ -26,7 +26,7 @@ from vidsr.timing import device_name, time_runs
 log = logging.getLogger("vidsr")
 
 # Best quality first, as measured on real streams (`vidsr eval --video`, MODEL_CARD.md): a file
-# gets `medium` (x2; seven times `small`'s arithmetic), a live source the first that keeps up.
+# gets `medium` (seven times `small`'s arithmetic), a live source the first that keeps up.
 # The paper-protocol models (espcn, fsrcnn) are slower than `small` and no better on streams.
 CANDIDATES = ("medium", "small", "tiny")
 FALLBACK = "espcn"  # shipped at every scale
