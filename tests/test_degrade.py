@@ -10,6 +10,7 @@ from vidsr.color import to_u8
 from vidsr.dataset import Image, load_images
 from vidsr.degrade import (
     CLIP_FRAMES,
+    CRF_RANGE,
     LR_WINDOW,
     SOFT_SHARE,
     Recipe,
@@ -85,3 +86,10 @@ def test_the_share_of_soft_sources_is_what_was_asked() -> None:
     assert all(draw_recipe(rng, 1.0).soft for _ in range(200))
     share = np.mean([draw_recipe(rng).soft > 0 for _ in range(2000)])
     assert abs(share - SOFT_SHARE) < 0.05
+
+
+def test_crfs_are_drawn_from_the_range_asked_for() -> None:
+    crfs = {draw_recipe(np.random.default_rng(i), crf_range=(28, 30)).crf for i in range(300)}
+    assert crfs == {None, 28, 29, 30}
+    assert {draw_recipe(np.random.default_rng(i)).crf for i in range(300)} <= {
+        None, *range(CRF_RANGE[0], CRF_RANGE[1] + 1)}

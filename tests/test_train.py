@@ -93,12 +93,13 @@ def test_video_degradation_trains_reproducibly_and_says_so(tmp_path: Path) -> No
     rings = 127 + 110 * np.sin(np.hypot(yy - 80, xx - 85) / 3)
     _write_png(folder / "rings.png", np.stack([rings, 255 - rings, rings], -1).astype(np.uint8))
     cfg = dict(model="tiny", scale=2, data=(folder,), val=folder, iterations=12, batch=4,
-               patch=16, val_every=6, degrade="video", clips=3, loss="l1")
+               patch=16, val_every=6, degrade="video", clips=3, loss="l1", crf_range=(24, 30))
     a = train(TrainConfig(out_dir=tmp_path / "a", **cfg))  # type: ignore[arg-type]
     b = train(TrainConfig(out_dir=tmp_path / "b", **cfg))  # type: ignore[arg-type]
     assert a.read_bytes() == b.read_bytes()
     _, meta = weights.load(a)
     assert meta["config"]["degrade"] == "video" and meta["config"]["loss"] == "l1"
+    assert meta["config"]["crf_range"] == [24, 30]
     assert meta["val"]["degrade"] == "stream crf 23"
 
 
@@ -106,4 +107,17 @@ def test_fields_added_later_stay_out_of_old_recipes(images: Path, tmp_path: Path
     # A paper-protocol run records no degrade/loss/clips, so the files made before those
     # options existed are still reproduced byte for byte by their recorded commands.
     _, meta = weights.load(train(_cfg(images, tmp_path, iterations=2)))
-    assert not {"degrade", "loss", "clips", "soft_share"} & set(meta["config"])
+    assert not {"degrade", "loss", "clips", "soft_share", "crf_range"} & set(meta["config"])
+
+
+def test_a_crf_range_that_is_no_range_is_a_one_line_error(images: Path, capsys) -> None:
+    from vidsr.cli import main
+
+    base = ["train", "--model", "tiny", "--scale", "2", "--data", str(images),
+            "--degrade", "video", "--iterations", "1"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*base, "--crf-range", "30"])
+    assert exit_.value.code == 2 and "expected LOW-HIGH" in capsys.readouterr().err
+    assert main([*base, "--crf-range", "38-20"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "crf_range" in err and "\n" not in err

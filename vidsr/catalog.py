@@ -70,7 +70,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 4,
             "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
     Shipped("fsrcnn", "fsrcnn", 2,
-            "8a9ffb6005076fa760f7e70b82f00a4284180858c07ae25cb972d24fa057c154"),
+            "89e402c4a6ac420b33bd82977a7cc0d43524cd1db60460e241e812cd7629ae85"),
     Shipped("fsrcnn", "fsrcnn", 3,
             "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
     Shipped("fsrcnn", "fsrcnn", 4,

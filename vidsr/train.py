@@ -23,7 +23,7 @@ from torch import nn
 
 from vidsr import degrade, models
 from vidsr.dataset import HR_SCALES, Image, Pair, load_images, make_pairs
-from vidsr.degrade import SOFT_SHARE
+from vidsr.degrade import CRF_RANGE, SOFT_SHARE
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
@@ -54,6 +54,7 @@ class TrainConfig:
     clips: int = 4000  # --degrade video: panning clips drawn (CLIP_FRAMES training frames each)
     loss: Literal["l2", "l1"] = "l2"
     soft_share: float = SOFT_SHARE  # --degrade video: clips with a blurred source
+    crf_range: tuple[int, int] = CRF_RANGE  # --degrade video: x264 CRFs drawn, inclusive
 
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.batch < 1 or self.patch < 4 or self.clips < 1:
@@ -64,14 +65,18 @@ class TrainConfig:
             raise ConfigError(f"unknown loss {self.loss!r}; choose l2 or l1")
         if not 0 <= self.soft_share <= 1:
             raise ConfigError(f"soft_share must be in [0, 1], not {self.soft_share}")
+        lo, hi = self.crf_range
+        if not 0 <= lo <= hi <= 51:
+            raise ConfigError(f"crf_range must be two x264 CRFs 0 ≤ low ≤ high ≤ 51, "
+                              f"not {lo}, {hi}")
         if self.degrade == "video" and self.patch > degrade.LR_WINDOW:
             raise ConfigError(f"degrade='video' needs patch ≤ {degrade.LR_WINDOW}")
 
 
 # Fields added after the first shipped weights: recorded only when set, so that the commands in
 # the model card still reproduce those files byte for byte.
-_RECORDED_WHEN_SET = {"degrade": "bicubic", "clips": 4000, "loss": "l2",
-                      "soft_share": SOFT_SHARE}
+_RECORDED_WHEN_SET: dict[str, object] = {"degrade": "bicubic", "clips": 4000, "loss": "l2",
+                                          "soft_share": SOFT_SHARE, "crf_range": CRF_RANGE}
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     if cfg.degrade == "video":
         # Its own seed: the clips are the data, the same whatever the run has drawn so far.
         pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed,
-                                    soft_share=cfg.soft_share)
+                                    soft_share=cfg.soft_share, crf_range=cfg.crf_range)
     else:
         pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)
@@ -256,6 +261,8 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
         and not (k in _RECORDED_WHEN_SET and v == _RECORDED_WHEN_SET[k])
     }
     config["data"] = [str(d) for d in cfg.data]
+    if "crf_range" in config:
+        config["crf_range"] = list(cfg.crf_range)
     meta: dict[str, Any] = {
         "arch": cfg.model,
         "scale": cfg.scale,

@@ -57,6 +57,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--clips", type=int, default=4000, help="--degrade video: clips to draw")
     p.add_argument("--soft-share", type=float, default=0.35,
                    help="--degrade video: share of clips whose source is blurred (default 0.35)")
+    p.add_argument("--crf-range", type=_crf_range, default=(16, 36), metavar="LOW-HIGH",
+                   help="--degrade video: x264 CRFs drawn, inclusive (default 16-36)")
     p.add_argument("--loss", choices=("l2", "l1"), default="l2")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file, written at each validation")
@@ -89,6 +91,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         clips=args.clips,
         loss=args.loss,
         soft_share=args.soft_share,
+        crf_range=args.crf_range,
         # Recorded without --out-dir/--checkpoint/--resume/--quiet/--json: they do not change
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),
@@ -107,6 +110,13 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         path = train(cfg, on_progress)
     ui.result(f"wrote {path}", {"weights": str(path)})
     return 0
+
+
+def _crf_range(text: str) -> tuple[int, int]:
+    low, sep, high = text.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit():
+        raise argparse.ArgumentTypeError(f"expected LOW-HIGH, e.g. 20-38, not {text!r}")
+    return int(low), int(high)
 
 
 def _recipe_args(argv: list[str]) -> list[str]:
