@@ -6,9 +6,9 @@ the same scores. The .pb is not vidsr's and is not committed: pass its path.
     .venv/bin/pip install 'vidsr[bench]'
     .venv/bin/python -m benchmarks.opencv_fsrcnn --pb FSRCNN_x2.pb
 
-Writes benchmarks/results/<date>-opencv-fsrcnn-x2-<machine>.json (the `vidsr eval --video --json`
-shape, so `benchmarks.stream_table.collect` reads it too, plus both models' Set5 PSNR under the
-papers' protocol) and prints the mean gains.
+Writes benchmarks/results/<date>-opencv-fsrcnn-x2-<machine>.json (the streams in the shape of
+`vidsr eval --video --json`, and both models' Set5 PSNR under the papers' protocol) and prints the
+mean gains.
 """
 
 from __future__ import annotations
