@@ -24,7 +24,7 @@ import numpy as np
 
 from vidsr.bench import machine
 from vidsr.bench.clips import Plane
-from vidsr.dataset import load_images, make_pairs, read_rgb
+from vidsr.dataset import Pair, load_images, make_pairs, read_rgb
 from vidsr.evaluate import super_resolve
 from vidsr.frames import fill_frame, planes_of
 from vidsr.metrics import psnr
@@ -57,9 +57,8 @@ def opencv_sr(pb: Path) -> Callable[[Plane], Plane]:
     return lambda y: sr.upsample(np.ascontiguousarray(np.dstack([y, y, y])))[:, :, 0]
 
 
-def set5_psnr(sr: Callable[[Plane], Plane]) -> float:
-    """Set5 x2 under the papers' protocol (`vidsr eval --data`): MATLAB bicubic LR, Y, shave 2."""
-    pairs = make_pairs(load_images([DATA / "val" / "Set5"]), SCALE)
+def set5_psnr(sr: Callable[[Plane], Plane], pairs: list[Pair]) -> float:
+    """PSNR under the papers' protocol (`vidsr eval --data`): MATLAB bicubic LR, Y, shave 2."""
     return float(np.mean([psnr(sr(p.lr_y), p.hr_y, shave=SCALE) for p in pairs]))
 
 
@@ -95,7 +94,9 @@ def main() -> None:
     sr = opencv_sr(args.pb)
     rows = [(OPENCV, opencv_upscaler(sr)), ("fsrcnn", pipeline_upscaler("fsrcnn", SCALE))]
     net = load_model("fsrcnn", SCALE)
-    set5 = {OPENCV: set5_psnr(sr), "fsrcnn": set5_psnr(lambda y: super_resolve(net, y))}
+    set5_pairs = make_pairs(load_images([DATA / "val" / "Set5"]), SCALE)
+    set5 = {OPENCV: set5_psnr(sr, set5_pairs),
+            "fsrcnn": set5_psnr(lambda y: super_resolve(net, y), set5_pairs)}
     results = [evaluate_stream(clip, SCALE, "bicubic", crf, rows, with_vmaf=False)
                for clip in clips for crf in CRFS]
     report = {"scale": SCALE, "frames": FRAMES, "set5_psnr": set5,

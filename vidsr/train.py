@@ -255,14 +255,11 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
     # weights and the recipe alone, so that the documented command reproduces its hash.
     # Where files go and whether a run was resumed do not change the weights: leave them out.
     config = {
-        k: str(v) if isinstance(v, Path) else v
+        k: _plain(v)
         for k, v in asdict(cfg).items()
         if k not in {"out_dir", "checkpoint", "resume", "command"}
         and not (k in _RECORDED_WHEN_SET and v == _RECORDED_WHEN_SET[k])
     }
-    config["data"] = [str(d) for d in cfg.data]
-    if "crf_range" in config:
-        config["crf_range"] = list(cfg.crf_range)
     meta: dict[str, Any] = {
         "arch": cfg.model,
         "scale": cfg.scale,
@@ -281,3 +278,12 @@ def _metadata(cfg: TrainConfig, model: nn.Module, report: EvalReport | None) -> 
             "bicubic_ssim": round(report.mean("bicubic_ssim"), 5),
         }
     return meta
+
+
+def _plain(value: Any) -> Any:
+    """A config value as plain data for the metadata: paths as text, tuples as lists."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
