@@ -7,9 +7,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from vidsr.models import weights
-from vidsr.train import Progress, TrainConfig, train
+from vidsr.models.collapsible import Collapsible
+from vidsr.train import Progress, TrainConfig, _init_from, train
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:
@@ -121,3 +124,20 @@ def test_a_crf_range_that_is_no_range_is_a_one_line_error(images: Path, capsys) 
     assert main([*base, "--crf-range", "38-20"]) == 2
     err = capsys.readouterr().err.strip()
     assert "crf_range" in err and "\n" not in err
+
+
+def test_a_deeper_model_grown_from_a_shallower_file_starts_as_its_function(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    shallow = Collapsible(2, features=8, blocks=2)
+    for p in shallow.parameters():  # the zero-initialised tail too: a non-trivial function
+        nn.init.normal_(p, std=0.1)
+    path = weights.save(shallow.state_dict(), {}, tmp_path, "shallow")
+    deep = Collapsible(2, features=8, blocks=4)
+    _init_from(deep, path)
+    x = torch.rand(1, 1, 12, 10)
+    with torch.no_grad():
+        assert torch.allclose(deep(x), shallow(x), atol=1e-6)
+        assert not torch.allclose(deep(x), Collapsible(2, features=8, blocks=4)(x), atol=1e-3)
+    # The new blocks can learn: their residual branch gets a gradient.
+    deep(x).square().mean().backward()
+    assert deep.body[3].narrow.weight.grad.abs().sum() > 0  # type: ignore[union-attr]

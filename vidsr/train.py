@@ -27,6 +27,7 @@ from vidsr.degrade import CRF_RANGE, SOFT_SHARE
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
+from vidsr.models.collapsible import Collapsible
 from vidsr.models.fsrcnn import FSRCNN, subpixel_tail
 from vidsr.resize import imresize
 
@@ -146,11 +147,15 @@ def training_pairs(images: Sequence[Image], scale: int, patch: int) -> list[Pair
 
 
 def _init_from(model: nn.Module, path: Path) -> None:
-    """Copy every tensor whose name and shape match (an x3 model's body into an x2 model)."""
+    """Copy every tensor whose name and shape match (an x3 model's body into an x2 model).
+    Body blocks a shallower file lacks start as the identity."""
     state, _ = weights.load(path)
     own = model.state_dict()
     own.update({k: v for k, v in state.items() if k in own and own[k].shape == v.shape})
     model.load_state_dict(own)
+    if isinstance(model, Collapsible):
+        have = sum(1 for k in state if k.startswith("body.") and k.endswith(".wide.weight"))
+        model.pass_through(range(have, len(model.body)))
 
 
 def _fast_forward(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -127,6 +127,18 @@ class Collapsible(SRNet):
         assert self.tail.narrow.bias is not None
         nn.init.zeros_(self.tail.narrow.bias)
 
+    def pass_through(self, blocks: range) -> None:
+        """Make these body blocks the identity (a zero residual branch, PReLU slope 1): a deeper
+        network grown from a shallower one's weights then starts as exactly its function, and
+        training can only spend the new depth where it helps."""
+        with torch.no_grad():
+            for i in blocks:
+                block = self.body[i]
+                assert isinstance(block, LinearBlock) and block.narrow.bias is not None
+                block.narrow.weight.zero_()
+                block.narrow.bias.zero_()
+                self.acts[i].weight.fill_(1.0)  # type: ignore[operator]
+
     def collapse(self) -> SRNet:
         """The plain-convolution network computing the same function (to float rounding)."""
         f = self.head_act.num_parameters
