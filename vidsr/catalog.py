@@ -64,7 +64,7 @@ _SHIPPED_FILES = (
     Shipped("tiny-paper", "tiny", 4,
             "57231b36165bdb395ce48aeed7236a5f77b6bbd16464a2e2888f3c550923c4e8"),
     Shipped("espcn", "espcn", 2,
-            "f00c05df504bea5fef755ef782763a9f4fedaf11e726a16e1ef7a5044f80ef4d"),
+            "f1a92f3e3d7c8292a3d045bd0d8c2b674c2b3a07863b3efd0fde794933d18436"),
     Shipped("espcn", "espcn", 3,
             "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
     Shipped("espcn", "espcn", 4,
