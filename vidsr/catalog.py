@@ -66,7 +66,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 2,
             "f1a92f3e3d7c8292a3d045bd0d8c2b674c2b3a07863b3efd0fde794933d18436"),
     Shipped("espcn", "espcn", 3,
-            "d35b828b0a5361388993f506ae5444860523e1c7326a64e5dbf2a8e94a28a9bb"),
+            "415737ee7c24f1e061b3dd1b77e61230d81845322c482531368c4489a347892b"),
     Shipped("espcn", "espcn", 4,
             "e1259c6c581c7c513d6517f526492e5bb4b8cdc9e78035b7512df3c0a66ab19d"),
     Shipped("fsrcnn", "fsrcnn", 2,
