@@ -15,7 +15,7 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -296,15 +296,16 @@ class Run:
 
 
 def run_upscale(src: Path, dst: Path, *args: str, timeout: float = 300,
-                preexec_fn: Callable[[], None] | None = None) -> Run:
-    """`vidsr upscale SRC DST --json FAST ARGS` in a subprocess (`preexec_fn` runs in it first)."""
+                prefix: Sequence[str] = ()) -> Run:
+    """`vidsr upscale SRC DST --json FAST ARGS` in a subprocess (run through `prefix`, e.g.
+    setpriv's)."""
     folder = dst.parent
     before = frozenset(folder.iterdir()) if folder.is_dir() else frozenset()
     src_bytes = src.read_bytes() if src == dst and src.is_file() else None
-    command = [sys.executable, "-m", "vidsr", "upscale", str(src), str(dst), "--json", *FAST, *args]
+    command = [*prefix, sys.executable, "-m", "vidsr", "upscale", str(src), str(dst), "--json",
+               *FAST, *args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=preexec_fn)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         return Run(src, dst, None, _text(exc.stdout), _text(exc.stderr), before, src_bytes)
     return Run(src, dst, done.returncode, done.stdout, done.stderr, before, src_bytes)

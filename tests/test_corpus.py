@@ -4,13 +4,12 @@ and nothing left at the output path (nor any temporary file beside it)."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,46 +17,40 @@ import pytest
 
 from tests.corpus import CASES, Case, Run, prepare, run_upscale
 
-ROOT = os.geteuid() == 0
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2  # <linux/capability.h>
-PR_CAPBSET_DROP = 24  # <linux/prctl.h>
+# For root: setpriv drops from the bounding set the two capabilities that let root ignore
+# permission bits, then executes the command, which is refused like any other user's. A command
+# prefix, not a preexec_fn: the cases run from threads, and a forked child of a threaded parent
+# that runs Python before exec can deadlock (it did, in CI).
+HELD_TO_PERMISSIONS = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
 
 
-def _held_to_permissions() -> None:
-    """A `preexec_fn` for root: drop the two capabilities that let root ignore permission bits
-    from the bounding set, so the Python it then executes is refused like any other user."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
-
-
-def _confinement() -> Callable[[], None] | None | bool:
-    """How to run the permission cases: as we are (not root), root held to permissions, or
-    False where root cannot drop the capabilities (no CAP_SETPCAP)."""
-    if not ROOT:
-        return None
+def _confinement() -> tuple[str, ...] | None:
+    """The prefix that runs the permission cases as an ordinary user: none when we are one,
+    setpriv's for root, or None where root cannot drop the capabilities (no setpriv, or no
+    CAP_SETPCAP)."""
+    if os.geteuid() != 0:
+        return ()
     try:
-        subprocess.run([sys.executable, "-c", ""], preexec_fn=_held_to_permissions, check=True,
+        subprocess.run([*HELD_TO_PERMISSIONS, sys.executable, "-c", ""], check=True,
                        capture_output=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
-        return False
-    return _held_to_permissions
+        return None
+    return HELD_TO_PERMISSIONS
 
 
 CONFINE = _confinement()
 
 
 def _runnable(case: Case) -> bool:
-    return not case.slow and (case.needs != "unprivileged" or CONFINE is not False)
+    return not case.slow and (case.needs != "unprivileged" or CONFINE is not None)
 
 
 def _case_run(case: Case, base: Path, *extra: str) -> Run:
     folder = base / (case.name + ("-" + "-".join(a.strip("-") for a in extra) if extra else ""))
     folder.mkdir()
     src, dst = prepare(case, folder)
-    confine = CONFINE if case.needs == "unprivileged" else None
-    return run_upscale(src, dst, *case.args, *extra, preexec_fn=confine or None)
+    prefix = CONFINE if case.needs == "unprivileged" and CONFINE else ()
+    return run_upscale(src, dst, *case.args, *extra, prefix=prefix)
 
 
 @pytest.fixture(scope="module")
