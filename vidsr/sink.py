@@ -127,7 +127,9 @@ class Sink:
     def write_packets(self, packets: Sequence[av.Packet[Any]]) -> None:
         """Mux packets of the copied streams (matched by their input stream's index)."""
         for packet in packets:
-            self.copy(packet, packet.stream.index)
+            # The index the demuxer gave, not `packet.stream.index`: a batch can outlive its
+            # input container, and PyAV 18.1.1 refuses a closed container's stream.
+            self.copy(packet, packet.stream_index)
 
     def copy(self, packet: av.Packet[Any], index: int) -> None:
         """Mux a packet of the copied input stream `index` (given apart from the packet, whose
