@@ -46,7 +46,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=1,
         help="CPU threads; a result is reproducible for one seed and thread count",
     )
-    p.add_argument("--init", type=Path, help="start from these weights (e.g. the x3 model)")
+    p.add_argument("--init", type=Path,
+                   help="start from these weights (e.g. the x3 model; body blocks that a "
+                   "shallower file lacks start as the identity)")
     p.add_argument(
         "--degrade",
         choices=("bicubic", "video"),

@@ -130,7 +130,7 @@ class Collapsible(SRNet):
     def pass_through(self, blocks: range) -> None:
         """Make these body blocks the identity (a zero residual branch, PReLU slope 1): a deeper
         network grown from a shallower one's weights then starts as exactly its function, and
-        training can only spend the new depth where it helps."""
+        training goes on from there rather than from a random perturbation of it."""
         with torch.no_grad():
             for i in blocks:
                 block = self.body[i]
