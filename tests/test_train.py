@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 from pathlib import Path
 
 import av
@@ -10,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from vidsr.cli import train as cli
 from vidsr.models import weights
 from vidsr.models.collapsible import Collapsible
 from vidsr.train import Progress, TrainConfig, _init_from, train
@@ -141,3 +144,15 @@ def test_a_deeper_model_grown_from_a_shallower_file_starts_as_its_function(tmp_p
     # The new blocks can learn: their residual branch gets a gradient.
     deep(x).square().mean().backward()
     assert deep.body[3].narrow.weight.grad.abs().sum() > 0  # type: ignore[union-attr]
+
+
+def test_the_command_line_defaults_are_the_library_defaults() -> None:
+    # `vidsr train` repeats them as literals (its module imports no torch, so --help is instant);
+    # a drift would silently train, and record, another recipe than the library documents.
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers())
+    args = vars(parser.parse_args(["train", "--model", "tiny", "--scale", "2", "--data", "d"]))
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+                if f.name in args and f.default is not dataclasses.MISSING}
+    assert {"soft_share", "crf_range", "clips", "loss", "degrade", "iterations"} <= set(defaults)
+    assert {name: args[name] for name in defaults} == defaults
