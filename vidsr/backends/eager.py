@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from vidsr.backends import place, run_fixed
+from vidsr.models import input_frames
 
 
 class EagerBackend:
@@ -15,12 +16,12 @@ class EagerBackend:
         self, model: nn.Module, device: torch.device, *, batch: int | None = None,
         height: int | None = None, width: int | None = None,
     ) -> None:
-        self.device = device
+        self.device, self.frames = device, input_frames(model)
         self.model, self.dtype = place(model, device)
         self.graph: CudaGraph | None = None
         if device.type == "cuda" and batch and height and width:
             self.graph = CudaGraph(self.model, torch.zeros(
-                (batch, 1, height, width), dtype=self.dtype, device=device
+                (batch, self.frames, height, width), dtype=self.dtype, device=device
             ))
 
     @torch.inference_mode()
