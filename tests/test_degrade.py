@@ -19,7 +19,6 @@ from vidsr.degrade import (
     pan,
     stream_pairs,
     video_pairs,
-    windows,
 )
 from vidsr.metrics import psnr
 from vidsr.resize import imresize
@@ -94,42 +93,3 @@ def test_crfs_are_drawn_from_the_range_asked_for() -> None:
     assert crfs == {None, 28, 29, 30}
     assert {draw_recipe(np.random.default_rng(i)).crf for i in range(300)} <= {
         None, *range(CRF_RANGE[0], CRF_RANGE[1] + 1)}
-
-
-def test_windows_hold_each_frame_after_the_ones_before_it() -> None:
-    lr = [np.full((2, 2), i, np.uint8) for i in range(4)]
-    cut = [np.full((2, 2), 9, np.uint8)] * 2
-    firsts = [w[:, 0, 0].tolist() for w in windows(lr, [], 3)]
-    assert firsts == [[0, 0, 0], [0, 0, 1], [0, 1, 2], [1, 2, 3]]  # a stream's start
-    assert [w[:, 0, 0].tolist() for w in windows(lr, cut, 3)][:2] == [[9, 9, 0], [9, 0, 1]]
-    assert [w[:, 0, 0].tolist() for w in windows(lr, [], 1)] == [[0], [1], [2], [3]]
-
-
-def test_multi_frame_pairs_follow_their_clip_and_sometimes_a_cut() -> None:
-    single = video_pairs(_images(), 2, 3, seed=5)
-    multi = video_pairs(_images(), 2, 30, seed=5, frames=3)
-    assert all(p.lr_y.shape == (3, LR_WINDOW, LR_WINDOW) for p in multi)
-    # The first clip is the single-frame pool's (the cut draw comes after it), current frame last.
-    assert all((m.current == s.lr_y).all() and (m.hr_y == s.hr_y).all()
-               for m, s in zip(multi[:CLIP_FRAMES], single, strict=False))
-    starts, cuts = 0, 0
-    for c in range(1, 30):
-        clip = multi[c * CLIP_FRAMES : (c + 1) * CLIP_FRAMES]
-        for i in range(1, CLIP_FRAMES):  # inside a clip: the frame before is the one before
-            assert (clip[i].lr_y[1] == clip[i - 1].current).all()
-        before = multi[c * CLIP_FRAMES - 1].current
-        if (clip[0].lr_y[:2] == clip[0].current).all():
-            starts += 1
-        elif (clip[0].lr_y[1] == before).all():
-            cuts += 1
-    assert starts + cuts == 29 and 1 <= cuts <= 14  # CUT_SHARE 0.2 of 29 clips: 5.8 expected
-
-
-def test_the_multi_frame_validation_stream_is_a_still_coded_frame_by_frame() -> None:
-    images = load_images([needs(SET5)])[:2]
-    one, three = stream_pairs(images, 2), stream_pairs(images, 2, frames=3)
-    for a, b in zip(one, three, strict=True):
-        assert b.lr_y.shape == (3, *a.lr_y.shape) and (b.hr_y == a.hr_y).all()
-        # The same picture in each, but each frame quantised its own way.
-        assert all(psnr(f, a.lr_y) > 35 for f in b.lr_y)
-        assert (b.lr_y[0] != b.lr_y[2]).any()

@@ -94,31 +94,6 @@ def test_an_interrupted_job_resumes_and_matches_an_uninterrupted_one(
     assert (got.width, got.height) == (plain.width, plain.height)
 
 
-def test_a_multi_frame_model_resumes_to_the_same_packets(clip: Path, tmp_path: Path) -> None:
-    # Each segment starts afresh (the frames before it do not reach across), so a resumed
-    # segment, which never saw its predecessor's frames, comes out as it would have anyway.
-    import torch
-
-    from vidsr.backends.eager import EagerBackend
-    from vidsr.models.collapsible import Collapsible
-    from vidsr.models.graph import inference_graph
-
-    torch.manual_seed(0)
-    model = Collapsible(2, features=8, blocks=1, frames=3)
-    for p in model.parameters():  # a model whose output depends on the frames before
-        torch.nn.init.normal_(p, std=0.1)
-    run = {"batch": BATCH, "resume": True, "model": "auto"}
-    def engine() -> EagerBackend:
-        return EagerBackend(inference_graph(model), torch.device("cpu"))
-    whole = tmp_path / f"whole{clip.suffix}"
-    upscale(clip, whole, backend=engine(), **run)
-    dst = tmp_path / f"resumed{clip.suffix}"
-    with pytest.raises(KeyboardInterrupt):
-        upscale(clip, dst, backend=engine(), on_progress=_interrupt_after(SEGMENT + BATCH), **run)
-    assert upscale(clip, dst, backend=engine(), **run).resumed == SEGMENT
-    assert _packets(dst) == _packets(whole)
-
-
 def test_other_settings_start_the_job_over(clip: Path, tmp_path: Path,
                                            caplog: pytest.LogCaptureFixture) -> None:
     dst = tmp_path / f"out{clip.suffix}"

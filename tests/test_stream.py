@@ -127,7 +127,6 @@ class SlowBackend:
         self.inner = select("espcn", 2, backend="eager", device=torch.device("cpu"), batch=1,
                             height=H, width=W).backend
         self.name, self.device, self.dtype = "slow", self.inner.device, self.inner.dtype
-        self.frames = self.inner.frames
         self.delay = delay
         self.slowest = 0.0  # seconds, the longest call seen
 

@@ -146,37 +146,6 @@ def test_a_deeper_model_grown_from_a_shallower_file_starts_as_its_function(tmp_p
     assert deep.body[3].narrow.weight.grad.abs().sum() > 0  # type: ignore[union-attr]
 
 
-def test_a_multi_frame_model_grown_from_a_single_frame_file_starts_as_its_function(
-        tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    single = Collapsible(2, features=8, blocks=2)
-    for p in single.parameters():
-        nn.init.normal_(p, std=0.1)
-    path = weights.save(single.state_dict(), {}, tmp_path, "single")
-    multi = Collapsible(2, features=8, blocks=2, frames=3)
-    _init_from(multi, path)
-    x = torch.rand(2, 3, 12, 10)
-    with torch.no_grad():
-        assert torch.allclose(multi(x), single(x[:, 2:]), atol=1e-6)  # reads the current frame
-    # The frames before it can come to matter: their head weights get a gradient.
-    multi(x).square().mean().backward()
-    assert multi.head.wide.weight.grad[:, :2].abs().sum() > 0  # type: ignore[index]
-
-
-def test_a_multi_frame_model_trains_on_stacked_clips(tmp_path: Path) -> None:
-    folder = tmp_path / "big"
-    folder.mkdir()
-    yy, xx = np.mgrid[0:160, 0:170]
-    rings = 127 + 110 * np.sin(np.hypot(yy - 80, xx - 85) / 3)
-    _write_png(folder / "rings.png", np.stack([rings, 255 - rings, rings], -1).astype(np.uint8))
-    path = train(TrainConfig(model="medium-t", scale=2, data=(folder,), val=folder,
-                             out_dir=tmp_path, iterations=4, batch=2, patch=16, val_every=4,
-                             degrade="video", clips=2, loss="l1"))
-    state, meta = weights.load(path)
-    assert state["head.wide.weight"].shape[1] == 3 and meta["arch"] == "medium-t"
-    assert meta["val"]["psnr"] > 20
-
-
 def test_the_command_line_defaults_are_the_library_defaults() -> None:
     # `vidsr train` repeats them as literals (its module imports no torch, so --help is instant);
     # a drift would silently train, and record, another recipe than the library documents.

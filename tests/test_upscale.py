@@ -9,7 +9,6 @@ from fractions import Fraction
 from functools import partial
 from pathlib import Path
 
-import av
 import pytest
 import torch
 
@@ -258,39 +257,3 @@ def test_cli_json_summary(clip: Path, tmp_path: Path) -> None:
     assert summary["frames"] == 3 and summary["backend"] == "eager" and summary["reason"]
     assert summary["output_bytes"] == dst.stat().st_size
     assert set(summary["busy"]) == {"decode", "h2d", "infer", "d2h", "encode"}
-
-
-def test_a_multi_frame_model_reads_the_frames_before_each_as_it_was_trained_to() -> None:
-    # The pipeline's windows across batches are training's windows over the whole stream.
-    from vidsr.degrade import windows
-    from vidsr.pipeline import Upscaler
-
-    class ThreeFrames:
-        frames, device, dtype = 3, torch.device("cpu"), torch.float32
-
-    planes = torch.rand(7, 1, 4, 5)
-    upscaler = Upscaler(ThreeFrames(), None)  # type: ignore[arg-type]
-    got = torch.cat([upscaler.with_history(b) for b in planes.split(2)])
-    want = windows([p[0].numpy() for p in planes], [], 3)
-    assert all(torch.equal(g, torch.from_numpy(w)) for g, w in zip(got, want, strict=True))
-
-
-def test_a_multi_frame_model_gives_the_same_video_whatever_the_batch(
-        clip: Path, tmp_path: Path) -> None:
-    from vidsr.models.collapsible import Collapsible
-    from vidsr.models.graph import inference_graph
-
-    torch.manual_seed(0)
-    model = Collapsible(2, features=8, blocks=1, frames=3)
-    for p in model.parameters():  # a model whose output depends on the frames before
-        torch.nn.init.normal_(p, std=0.1)
-    graph = inference_graph(model)
-    outputs = []
-    for batch in (1, 5):
-        dst = tmp_path / f"b{batch}.mkv"
-        api.upscale(clip, dst, model="auto", scale=2, batch=batch, codec="libx264", crf=0,
-                    backend=EagerBackend(graph, torch.device("cpu")))
-        with av.open(str(dst)) as container:
-            outputs.append([f.to_ndarray() for f in container.decode(video=0)])
-    assert len(outputs[0]) == 12 and all(
-        (a == b).all() for a, b in zip(*outputs, strict=True))

@@ -71,12 +71,11 @@ class SplitScreen:
     def __init__(self, inner: Backend, scale: int) -> None:
         self.inner, self.scale = inner, scale
         self.name, self.device, self.dtype = f"split:{inner.name}", inner.device, inner.dtype
-        self.frames = inner.frames
         self.base = bicubic_phases(scale).to(inner.device, inner.dtype)
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
         out = self.inner.infer(x)
-        bicubic = F.pixel_shuffle(bicubic_channels(x[:, -1:], self.base), self.scale)
+        bicubic = F.pixel_shuffle(bicubic_channels(x, self.base), self.scale)
         half = out.shape[-1] // 2
         out = out.clone()
         out[..., :half] = bicubic[..., :half]

@@ -33,17 +33,11 @@ class Image:
 
 @dataclass(frozen=True)
 class Pair:
-    """A low/high-resolution uint8 luma pair, the LR exactly `scale` times smaller. For a model
-    that reads several frames, `lr_y` is frames×h×w: the frames before, then the current one."""
+    """A low/high-resolution uint8 luma pair, the LR exactly `scale` times smaller."""
 
     name: str
     lr_y: NDArray[np.uint8]
     hr_y: NDArray[np.uint8]
-
-    @property
-    def current(self) -> NDArray[np.uint8]:
-        """The LR frame that `hr_y` is the high-resolution version of."""
-        return self.lr_y if self.lr_y.ndim == 2 else self.lr_y[-1]
 
 
 def read_rgb(path: Path) -> NDArray[np.uint8]:

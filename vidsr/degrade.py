@@ -47,9 +47,6 @@ class Recipe:
 
 
 SOFT_SHARE = 0.35  # of clips whose source is blurred
-# Of clips that a multi-frame model sees after an unrelated clip (a scene cut) rather than after
-# copies of their first frame (the start of a stream, which is what the pipeline feeds it there).
-CUT_SHARE = 0.2
 
 
 def draw_recipe(rng: np.random.Generator, soft_share: float = SOFT_SHARE,
@@ -161,24 +158,11 @@ def _source(image: Image, side: int, rng: np.random.Generator) -> NDArray[np.uin
     return region if factor == 1.0 else imresize(region, factor)
 
 
-def windows(lr: Sequence[NDArray[np.uint8]], before: Sequence[NDArray[np.uint8]],
-            frames: int) -> list[NDArray[np.uint8]]:
-    """Each of `lr` stacked with the `frames` − 1 frames before it, oldest first (frames×H×W).
-    `before` is what the stream showed ahead of `lr`; where it runs out, the first frame stands
-    in for the missing ones, as the pipeline does at the start of a stream."""
-    seq = [*before, *lr]
-    start = len(before)
-    return [np.stack([seq[max(j, 0)] for j in range(start + i - frames + 1, start + i + 1)])
-            for i in range(len(lr))]
-
-
 def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
                 soft_share: float = SOFT_SHARE,
-                crf_range: tuple[int, int] = CRF_RANGE, frames: int = 1) -> list[Pair]:
+                crf_range: tuple[int, int] = CRF_RANGE) -> list[Pair]:
     """`clips` degraded clips over `images` (each picked in proportion to its area), as one Pair
-    per frame. Images too small for a window at this scale are never picked. With `frames` > 1
-    each Pair's LR is that frame and the ones before it (`windows`); a clip follows the
-    previous clip (a scene cut) in CUT_SHARE of cases, copies of its first frame otherwise."""
+    per frame. Images too small for a window at this scale are never picked."""
     rng = np.random.default_rng(seed)
     side = LR_WINDOW * scale
     area = np.array([im.rgb.shape[0] * im.rgb.shape[1] for im in images], dtype=np.float64)
@@ -186,7 +170,6 @@ def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
     if not area.any():
         raise ValueError(f"no image is large enough for a {side}×{side} panning window")
     pairs: list[Pair] = []
-    previous: list[NDArray[np.uint8]] = []
     while len(pairs) < clips * CLIP_FRAMES:
         image = images[int(rng.choice(len(images), p=area / area.sum()))]
         source = _source(image, side, rng)
@@ -195,28 +178,19 @@ def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
         recipe = draw_recipe(rng, soft_share, crf_range)
         if recipe.soft:
             source = gaussian_blur(source, recipe.soft)
-        lr, hr = zip(*degrade_clip(pan(source, side, rng), scale, recipe, rng), strict=True)
-        inputs: Sequence[NDArray[np.uint8]] = lr
-        if frames > 1:  # no draw otherwise: single-frame pools stay as they were
-            inputs = windows(lr, previous if rng.random() < CUT_SHARE else [], frames)
-            previous = list(lr)
-        name = f"{image.name}#{len(pairs) // CLIP_FRAMES}"
-        pairs += [Pair(f"{name}.{i}", x, y)
-                  for i, (x, y) in enumerate(zip(inputs, hr, strict=True))]
+        for i, (lr, hr) in enumerate(degrade_clip(pan(source, side, rng), scale, recipe, rng)):
+            pairs.append(Pair(f"{image.name}#{len(pairs) // CLIP_FRAMES}.{i}", lr, hr))
     return pairs
 
 
-def stream_pairs(images: Sequence[Image], scale: int, crf: int = 23,
-                 frames: int = 1) -> list[Pair]:
+def stream_pairs(images: Sequence[Image], scale: int, crf: int = 23) -> list[Pair]:
     """Validation under one fixed stream degradation: each whole image (cropped to a multiple of
-    2·scale) shrunk by swscale bicubic, coded as a still clip at `crf`; kept: its last frame, a
-    P-frame, with the `frames` − 1 before it (after the intra frame)."""
+    2·scale) shrunk by swscale bicubic, coded as a still clip at `crf`, its first P-frame kept."""
     pairs = []
     for image in images:
         h, w = (np.array(image.rgb.shape[:2]) // (2 * scale)) * 2 * scale
         rgb = np.ascontiguousarray(image.rgb[:h, :w])
-        coded = degrade_clip([rgb] * (frames + 1), scale,
-                             Recipe("bicubic", crf, "medium", 0.0, 0.0), np.random.default_rng(0))
-        lr = [c[0] for c in coded[1:]]
-        pairs.append(Pair(image.name, lr[0] if frames == 1 else np.stack(lr), coded[-1][1]))
+        frames = degrade_clip([rgb] * 2, scale, Recipe("bicubic", crf, "medium", 0.0, 0.0),
+                              np.random.default_rng(0))
+        pairs.append(Pair(image.name, *frames[1]))
     return pairs

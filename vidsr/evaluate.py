@@ -15,7 +15,6 @@ from torch import nn
 from vidsr.color import to_u8
 from vidsr.dataset import Pair
 from vidsr.metrics import psnr, ssim
-from vidsr.models import input_frames
 from vidsr.resize import imresize
 
 
@@ -39,12 +38,8 @@ class EvalReport:
 
 @torch.inference_mode()
 def super_resolve(model: nn.Module, lr_y: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """Run a luma model on one uint8 plane (or frames×H×W planes for a model that reads several)
-    and quantise its output back to uint8."""
-    x = torch.from_numpy(lr_y).float().div_(255.0)
-    x = x[None, None] if x.ndim == 2 else x[None]
-    # One plane to a model that reads several: a still, the plane repeated.
-    x = x.expand(-1, input_frames(model), -1, -1) if x.shape[1] == 1 else x
+    """Run a luma model on one uint8 plane and quantise its output back to uint8."""
+    x = torch.from_numpy(lr_y).float().div_(255.0)[None, None]
     y = model(x)[0, 0].clamp_(0.0, 1.0).mul_(255.0)
     return to_u8(y.numpy())
 
@@ -55,7 +50,7 @@ def evaluate(model: nn.Module, pairs: Sequence[Pair], scale: int) -> EvalReport:
     scores = []
     for pair in pairs:
         sr = super_resolve(model, pair.lr_y)
-        lr: NDArray[np.float64] = pair.current.astype(np.float64)
+        lr: NDArray[np.float64] = pair.lr_y.astype(np.float64)
         bicubic = to_u8(imresize(lr, scale))
         scores.append(
             ImageScore(

@@ -5,7 +5,6 @@ by bounded queues (memory stays flat whatever the length). The only place vidsr 
     (decode thread)                  (calling thread: `Upscaler`)                  (encode thread)
 
 `Upscaler` is the per-batch step on its own, for callers with their own loop (live streams).
-It remembers the last frames it saw, for models that read the frames before the current one.
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ def quantise(x: torch.Tensor, max_value: int, dtype: torch.dtype) -> torch.Tenso
 
 
 class Upscaler:
-    """One batch in, one upscaled batch out (same pts, same packets), on `backend.device`.
-    Batches must come in presentation order: a multi-frame model reads the frames before each."""
+    """One batch in, one upscaled batch out (same pts, same packets), on `backend.device`."""
 
     def __init__(self, backend: Backend, geometry: Geometry,
                  times: StageTimes | None = None) -> None:
@@ -67,12 +65,6 @@ class Upscaler:
         self.times = times or StageTimes()
         self.device = backend.device
         self.cuda = backend.device.type == "cuda"
-        self.history: torch.Tensor | None = None  # the last frames − 1 luma planes seen
-        # Segmented jobs: a multi-frame model starts afresh every `segment` frames, so that a
-        # segment comes out the same whether it follows its neighbour, a resume or another
-        # machine (`vidsr.plan.encode_segments`).
-        self.segment: int | None = None
-        self.seen = 0
 
     def __call__(self, batch: FrameBatch) -> tuple[FrameBatch, torch.cuda.Event | None]:
         """The upscaled batch on the host, and (on CUDA) the event to wait on before reading it."""
@@ -109,28 +101,10 @@ class Upscaler:
         """Integer Y and UV planes on the device -> integer planes at the output size."""
         g, dtype = self.geometry, self.backend.dtype
         with torch.inference_mode():
-            luma = self.backend.infer(self.with_history(y.to(dtype) / max_value))
+            luma = self.backend.infer(y.to(dtype) / max_value)
             luma = upscale_plane(luma, g.height, g.width)
             chroma = upscale_plane(uv.to(dtype) / max_value, g.height // 2, g.width // 2)
             return quantise(luma, max_value, y.dtype), quantise(chroma, max_value, uv.dtype)
-
-
-    def with_history(self, y: torch.Tensor) -> torch.Tensor:
-        """N×1×h×w luma -> N×F×h×w: each frame after the F − 1 frames before it, across batches.
-        Before the first frame (of a segment, or after a change of size) the first frame stands
-        in for them, as in training (`degrade.windows`)."""
-        f = self.backend.frames
-        if f == 1:
-            return y
-        if self.segment and self.seen % self.segment == 0:
-            self.history = None
-        self.seen += y.shape[0]
-        if self.history is None or self.history.shape[-2:] != y.shape[-2:]:
-            self.history = y[:1].expand(f - 1, -1, -1, -1)
-        seq = torch.cat([self.history, y])
-        self.history = seq[-(f - 1):]
-        n = y.shape[0]
-        return torch.cat([seq[i : i + n] for i in range(f)], dim=1)
 
 
 def run(batches: Iterable[FrameBatch], upscaler: Upscaler, write: Callable[[FrameBatch], object],

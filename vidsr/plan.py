@@ -119,7 +119,6 @@ def encode_segments(source: Source, upscaler: Upscaler, opts: Options, make_sink
     (those handed over stay, for a resume)."""
     writer = SegmentWriter(next_file, done, opts.batch * SEGMENT_BATCHES, source.info.time_base,
                            lambda c, name: make_sink(c, name, []))
-    upscaler.segment = opts.batch * SEGMENT_BATCHES
     try:
         run(source, upscaler, writer.write, on_batch=on_batch)
         check_strict(source, opts.strict)

@@ -162,7 +162,6 @@ class TiledBackend:
     def __init__(self, inner: Backend, tiling: Tiling) -> None:
         self.inner, self.tiling = inner, tiling
         self.name, self.device, self.dtype = inner.name, inner.device, inner.dtype
-        self.frames = inner.frames
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
         n, _, height, width = x.shape

@@ -102,7 +102,7 @@ class _Patches:
         # Sample images in proportion to how many patch positions they hold.
         counts = np.array(
             [
-                (p.lr_y.shape[-2] - self.patch + 1) * (p.lr_y.shape[-1] - self.patch + 1)
+                (p.lr_y.shape[0] - self.patch + 1) * (p.lr_y.shape[1] - self.patch + 1)
                 for p in self.pairs
             ],
             dtype=np.float64,
@@ -115,25 +115,23 @@ class _Patches:
         lrs, hrs = [], []
         for i in idx:
             pair = self.pairs[i]
-            y = int(self.rng.integers(pair.lr_y.shape[-2] - p + 1))
-            x = int(self.rng.integers(pair.lr_y.shape[-1] - p + 1))
-            lr = pair.lr_y[..., y : y + p, x : x + p]  # every frame of a multi-frame input
+            y = int(self.rng.integers(pair.lr_y.shape[0] - p + 1))
+            x = int(self.rng.integers(pair.lr_y.shape[1] - p + 1))
+            lr = pair.lr_y[y : y + p, x : x + p]
             hr = pair.hr_y[y * s : (y + p) * s, x * s : (x + p) * s]
             # Flips and rotations commute with the symmetric bicubic kernel, so transforming the
             # patches equals degrading a transformed image.
             k, flip = int(self.rng.integers(4)), bool(self.rng.integers(2))
-            lr, hr = np.rot90(lr, k, axes=(-2, -1)), np.rot90(hr, k)
+            lr, hr = np.rot90(lr, k), np.rot90(hr, k)
             if flip:
-                lr, hr = lr[..., ::-1], hr[:, ::-1]
+                lr, hr = lr[:, ::-1], hr[:, ::-1]
             lrs.append(lr)
             hrs.append(hr)
         return _to_tensor(lrs), _to_tensor(hrs)
 
 
 def _to_tensor(planes: list[NDArray[np.uint8]]) -> torch.Tensor:
-    """N planes (h×w, or frames×h×w) as an N×frames×h×w float batch."""
-    x = np.stack(planes)
-    return torch.from_numpy((x[:, None] if x.ndim == 3 else x).astype(np.float32) / 255.0)
+    return torch.from_numpy(np.stack(planes)[:, None].astype(np.float32) / 255.0)
 
 
 def training_pairs(images: Sequence[Image], scale: int, patch: int) -> list[Pair]:
@@ -150,16 +148,10 @@ def training_pairs(images: Sequence[Image], scale: int, patch: int) -> list[Pair
 
 def _init_from(model: nn.Module, path: Path) -> None:
     """Copy every tensor whose name and shape match (an x3 model's body into an x2 model).
-    Body blocks a shallower file lacks start as the identity; a single-frame file's head reads
-    the current frame of a multi-frame model, with zero weights on the frames before it."""
+    Body blocks a shallower file lacks start as the identity."""
     state, _ = weights.load(path)
     own = model.state_dict()
     own.update({k: v for k, v in state.items() if k in own and own[k].shape == v.shape})
-    own.update({k: torch.cat([v.new_zeros((v.shape[0], own[k].shape[1] - 1, *v.shape[2:])), v],
-                             dim=1)
-                for k, v in state.items()
-                if k in own and v.ndim == 4 and v.shape[1] == 1 and own[k].shape[1] > 1
-                and own[k].shape[0] == v.shape[0] and own[k].shape[2:] == v.shape[2:]})
     model.load_state_dict(own)
     if isinstance(model, Collapsible):
         have = sum(1 for k in state if k.startswith("body.") and k.endswith(".wide.weight"))
@@ -201,12 +193,11 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     if cfg.degrade == "video":
         # Its own seed: the clips are the data, the same whatever the run has drawn so far.
         pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed,
-                                    soft_share=cfg.soft_share, crf_range=cfg.crf_range,
-                                    frames=models.input_frames(model))
+                                    soft_share=cfg.soft_share, crf_range=cfg.crf_range)
     else:
         pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)
-    val_pairs = _validation(cfg, models.input_frames(model))
+    val_pairs = _validation(cfg)
     loss_fn = nn.MSELoss() if cfg.loss == "l2" else nn.L1Loss()
     forward = _fast_forward(model)
     model.train()
@@ -235,13 +226,13 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     return weights.save(model.state_dict(), meta, cfg.out_dir, f"{cfg.model}_x{cfg.scale}")
 
 
-def _validation(cfg: TrainConfig, frames: int) -> list[Pair]:
+def _validation(cfg: TrainConfig) -> list[Pair]:
     """The validation images degraded as the training data is (video: one fixed CRF 23 stream)."""
     if cfg.val is None:
         return []
     images = load_images([cfg.val])
     if cfg.degrade == "video":
-        return degrade.stream_pairs(images, cfg.scale, frames=frames)
+        return degrade.stream_pairs(images, cfg.scale)
     return make_pairs(images, cfg.scale)
 
 

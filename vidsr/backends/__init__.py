@@ -21,11 +21,9 @@ class Backend(Protocol):
     name: str  # "tensorrt" | "compile" | "eager"
     device: torch.device
     dtype: torch.dtype  # what infer() takes and returns
-    frames: int  # LR frames read per output frame (`vidsr.models.input_frames`)
 
     def infer(self, x: torch.Tensor) -> torch.Tensor:
-        """N×F×H×W luma in [0, 1] (on `device`, in `dtype`; F = `frames`, the current frame
-        last) -> N×1×(sH)×(sW), unclamped."""
+        """N×1×H×W luma in [0, 1] (on `device`, in `dtype`) -> N×1×(sH)×(sW), unclamped."""
         ...
 
     def close(self) -> None: ...

@@ -94,7 +94,7 @@ def measured_fps(model: str, scale: int, *, device: torch.device, backend: Backe
                        width=width)
     engine = selection.backend
     try:
-        x = torch.rand(batch, engine.frames, height, width, device=device).to(engine.dtype)
+        x = torch.rand(batch, 1, height, width, device=device).to(engine.dtype)
         seconds = time_runs(lambda: engine.infer(x), device, warmup=1, min_runs=2, min_time=0.5)
     finally:
         engine.close()

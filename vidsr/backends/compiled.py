@@ -17,7 +17,6 @@ from torch import nn
 
 from vidsr.backends import place, run_fixed
 from vidsr.errors import BackendUnavailable
-from vidsr.models import input_frames
 
 
 def unavailable(device: torch.device) -> str | None:
@@ -40,14 +39,14 @@ class CompiledBackend:
     ) -> None:
         if reason := unavailable(device):
             raise BackendUnavailable(reason)
-        self.device, self.batch, self.frames = device, batch, input_frames(model)
+        self.device = device
+        self.batch = batch
         model, self.dtype = place(model, device)
         if device.type == "cuda":
             self.fn = torch.compile(model, mode="reduce-overhead", dynamic=False)
         else:
             self.fn = torch.compile(model, dynamic=False, options={"freezing": True})
-        example = torch.zeros((batch, self.frames, height, width), dtype=self.dtype,
-                              device=device)
+        example = torch.zeros((batch, 1, height, width), dtype=self.dtype, device=device)
         try:
             self.infer(example)
         # Inductor reports toolchain and lowering failures through many exception types; any of

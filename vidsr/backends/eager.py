@@ -6,7 +6,6 @@ import torch
 from torch import nn
 
 from vidsr.backends import place, run_fixed
-from vidsr.models import input_frames
 
 
 class EagerBackend:
@@ -16,12 +15,12 @@ class EagerBackend:
         self, model: nn.Module, device: torch.device, *, batch: int | None = None,
         height: int | None = None, width: int | None = None,
     ) -> None:
-        self.device, self.frames = device, input_frames(model)
+        self.device = device
         self.model, self.dtype = place(model, device)
         self.graph: CudaGraph | None = None
         if device.type == "cuda" and batch and height and width:
             self.graph = CudaGraph(self.model, torch.zeros(
-                (batch, self.frames, height, width), dtype=self.dtype, device=device
+                (batch, 1, height, width), dtype=self.dtype, device=device
             ))
 
     @torch.inference_mode()

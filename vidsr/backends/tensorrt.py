@@ -15,7 +15,6 @@ from torch import nn
 from vidsr.backends import agreement_db, run_fixed
 from vidsr.backends.cache import EngineKey, get_or_build
 from vidsr.errors import BackendUnavailable, EngineError
-from vidsr.models import input_frames
 
 INSTALL = "pip install 'vidsr[tensorrt]' (torch-tensorrt matching your torch minor version)"
 MIN_DB = 45.0  # fp16 engine vs eager fp32
@@ -55,13 +54,12 @@ def build(graph: nn.Module, path: Path, *, device: torch.device, batch: int, hei
     """Compile `graph` to a TensorRT engine for batches 1…batch of height×width and save it."""
     import torch_tensorrt
 
-    f = input_frames(graph)
     graph = copy.deepcopy(graph).eval().to(device=device, dtype=torch.float16)
     inputs = [torch_tensorrt.Input(
-        min_shape=(1, f, height, width), opt_shape=(batch, f, height, width),
-        max_shape=(batch, f, height, width), dtype=torch.float16,
+        min_shape=(1, 1, height, width), opt_shape=(batch, 1, height, width),
+        max_shape=(batch, 1, height, width), dtype=torch.float16,
     )]
-    example = torch.zeros((batch, f, height, width), dtype=torch.float16, device=device)
+    example = torch.zeros((batch, 1, height, width), dtype=torch.float16, device=device)
     try:
         compiled = torch_tensorrt.compile(
             graph, ir="dynamo", inputs=inputs, enabled_precisions={torch.float16}
@@ -83,10 +81,10 @@ class TensorRTBackend:
     name = "tensorrt"
     dtype = torch.float16
 
-    def __init__(self, engine: nn.Module, device: torch.device, batch: int, frames: int) -> None:
+    def __init__(self, engine: nn.Module, device: torch.device, batch: int) -> None:
         self.engine = engine
         self.device = device
-        self.batch, self.frames = batch, frames
+        self.batch = batch
 
     @torch.inference_mode()
     def infer(self, x: torch.Tensor) -> torch.Tensor:
@@ -102,7 +100,7 @@ def open_engine(
     """The TensorRT backend for `key`, from the cache or freshly built, verified against eager."""
     if reason := unavailable(device):
         raise BackendUnavailable(reason)
-    probe = torch.rand((key.batch, input_frames(graph), key.height, key.width),
+    probe = torch.rand((key.batch, 1, key.height, key.width),
                        generator=torch.Generator().manual_seed(0)).to(device)
     with torch.inference_mode():
         reference = copy.deepcopy(graph).eval().to(device=device, dtype=torch.float32)(probe)
@@ -118,4 +116,4 @@ def open_engine(
         build=lambda path: build(graph, path, device=device, batch=key.batch,
                                  height=key.height, width=key.width),
     )
-    return TensorRTBackend(engine, device, key.batch, input_frames(graph))
+    return TensorRTBackend(engine, device, key.batch)

@@ -70,7 +70,6 @@ class _Bicubic:
     """Bicubic interpolation where the model would be: the baseline, through the same stage code."""
 
     name = "bicubic"
-    frames = 1
 
     def __init__(self, scale: int, device: torch.device, dtype: torch.dtype) -> None:
         self.scale, self.device, self.dtype = scale, device, dtype

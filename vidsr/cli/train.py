@@ -17,7 +17,7 @@ DEFAULT_OUT = Path("vidsr/models/weights")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="train a model on still images (clean or coded as streams)")
     p.add_argument("--model", required=True,
-                   help="an architecture: espcn, fsrcnn, fsrcnn-s, tiny, small, medium, medium-t")
+                   help="an architecture: espcn, fsrcnn, tiny, small, medium")
     p.add_argument("--scale", type=int, required=True, choices=SCALES)
     p.add_argument(
         "--data",

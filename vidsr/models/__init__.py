@@ -24,15 +24,7 @@ ARCHS: dict[str, Callable[[int], nn.Module]] = {
     "small": lambda scale: Collapsible(scale, features=16, blocks=2),
     # For files and GPUs, where the picture matters more than the CPU's frame rate: 39 k at x2.
     "medium": lambda scale: Collapsible(scale, features=32, blocks=4),
-    # `medium` reading the two frames before the current one as well: a stream codes each frame
-    # differently, so its neighbours hold detail that its own quantiser threw away.
-    "medium-t": lambda scale: Collapsible(scale, features=32, blocks=4, frames=3),
 }
-
-
-def input_frames(model: nn.Module) -> int:
-    """How many LR frames `model` reads per output frame: the current one and those before it."""
-    return int(getattr(model, "frames", 1))
 
 
 def build(name: str, scale: int) -> nn.Module:
@@ -63,11 +55,10 @@ def load_with_meta(name: str, scale: int) -> tuple[nn.Module, dict[str, Any]]:
 def load_model(name: str, scale: int) -> nn.Module:
     """The shipped `name` model for `scale`, in eval mode on the CPU.
 
-    Takes N×F×H×W float luma in [0, 1], F = `input_frames(model)` (1 but for `medium-t`: the
-    frames before the current one, then it); returns N×1×(scale·H)×(scale·W).
+    Takes N×1×H×W float luma in [0, 1]; returns N×1×(scale·H)×(scale·W).
     """
     return load_with_meta(name, scale)[0]
 
 
-__all__ = ["ARCHS", "MODELS", "SCALES", "SHIPPED", "Shipped", "build", "input_frames",
-           "load_model", "load_with_meta"]
+__all__ = ["ARCHS", "MODELS", "SCALES", "SHIPPED", "Shipped", "build", "load_model",
+           "load_with_meta"]

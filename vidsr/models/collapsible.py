@@ -81,20 +81,18 @@ class LinearBlock(nn.Module):
 
 
 class SRNet(nn.Module):
-    """head 5×5 F→f, `blocks` × (3×3 f→f), a long residual, tail 3×3 f→r², + bicubic of the
-    current frame, PixelShuffle.
+    """head 5×5 1→f, `blocks` × (3×3 f→f), a long residual, tail 3×3 f→r², + bicubic, PixelShuffle.
 
     The same forward for the training form (LinearBlocks) and the collapsed form (Conv2d).
-    Takes N×F×H×W float luma in [0, 1], the `frames` F being the current frame last and the ones
-    before it (oldest first); returns N×1×(rH)×(rW).
+    Takes N×1×H×W float luma in [0, 1]; returns N×1×(rH)×(rW).
     """
 
     base: torch.Tensor
 
     def __init__(self, scale: int, head: nn.Module, body: list[nn.Module],
-                 tail: nn.Module, features: int, frames: int = 1) -> None:
+                 tail: nn.Module, features: int) -> None:
         super().__init__()
-        self.scale, self.frames = scale, frames
+        self.scale = scale
         self.head = head
         self.head_act = nn.PReLU(features)
         self.body = nn.ModuleList(body)
@@ -107,26 +105,22 @@ class SRNet(nn.Module):
         h = skip
         for conv, act in zip(self.body, self.acts, strict=True):
             h = act(conv(h))
-        base = bicubic_channels(x[:, -1:], self.base)
-        return F.pixel_shuffle(self.tail(h + skip) + base, self.scale)
+        return F.pixel_shuffle(self.tail(h + skip) + bicubic_channels(x, self.base), self.scale)
 
 
 class Collapsible(SRNet):
-    """The training form. `features` f, `blocks` m, linear blocks `expand` wide, reading `frames`
-    LR frames (the current one and those before it: the head fuses them, nothing aligns them)."""
+    """The training form. `features` f, `blocks` m, linear blocks `expand` wide."""
 
     head: LinearBlock
     tail: LinearBlock
 
-    def __init__(self, scale: int, features: int, blocks: int, expand: int = 256,
-                 frames: int = 1) -> None:
+    def __init__(self, scale: int, features: int, blocks: int, expand: int = 256) -> None:
         super().__init__(
             scale,
-            LinearBlock(frames, features, 5, expand, residual=False),
+            LinearBlock(1, features, 5, expand, residual=False),
             [LinearBlock(features, features, 3, expand, residual=True) for _ in range(blocks)],
             LinearBlock(features, scale * scale, 3, expand, residual=False),
             features,
-            frames,
         )
         # Start as exactly bicubic: the residual branch's last projection is zero.
         nn.init.zeros_(self.tail.narrow.weight)
@@ -149,7 +143,7 @@ class Collapsible(SRNet):
         """The plain-convolution network computing the same function (to float rounding)."""
         f = self.head_act.num_parameters
         net = SRNet(self.scale, _collapsed(self.head), [_collapsed(b) for b in self.body],
-                    _collapsed(self.tail), f, self.frames)
+                    _collapsed(self.tail), f)
         net.head_act.load_state_dict(self.head_act.state_dict())
         net.acts.load_state_dict(self.acts.state_dict())
         return net.eval()
