@@ -12,6 +12,7 @@ from vidsr.degrade import (
     CLIP_FRAMES,
     CRF_RANGE,
     LR_WINDOW,
+    SCALERS,
     SOFT_SHARE,
     Recipe,
     degrade_clip,
@@ -93,3 +94,13 @@ def test_crfs_are_drawn_from_the_range_asked_for() -> None:
     assert crfs == {None, 28, 29, 30}
     assert {draw_recipe(np.random.default_rng(i)).crf for i in range(300)} <= {
         None, *range(CRF_RANGE[0], CRF_RANGE[1] + 1)}
+
+
+def test_scalers_are_drawn_from_the_list_asked_for_repeats_weighing_more() -> None:
+    assert {draw_recipe(np.random.default_rng(i), scalers=("area",)).scaler
+            for i in range(50)} == {"area"}
+    rng = np.random.default_rng(0)
+    mix = ("bicubic", "bicubic", "bicubic", "lanczos")
+    share = np.mean([draw_recipe(rng, scalers=mix).scaler == "bicubic" for _ in range(2000)])
+    assert abs(share - 0.75) < 0.05
+    assert {draw_recipe(np.random.default_rng(i)).scaler for i in range(300)} == set(SCALERS)

@@ -116,7 +116,8 @@ def test_fields_added_later_stay_out_of_old_recipes(images: Path, tmp_path: Path
     assert not {"degrade", "loss", "clips", "soft_share", "crf_range"} & set(meta["config"])
 
 
-def test_a_crf_range_that_is_no_range_is_a_one_line_error(images: Path, capsys) -> None:
+def test_a_crf_range_or_scaler_list_that_makes_no_sense_is_a_one_line_error(
+        images: Path, capsys) -> None:
     from vidsr.cli import main
 
     base = ["train", "--model", "tiny", "--scale", "2", "--data", str(images),
@@ -127,6 +128,9 @@ def test_a_crf_range_that_is_no_range_is_a_one_line_error(images: Path, capsys) 
     assert main([*base, "--crf-range", "38-20"]) == 2
     err = capsys.readouterr().err.strip()
     assert "crf_range" in err and "\n" not in err
+    assert main([*base, "--scalers", "bicubic,sinc"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "scalers must name some of bicubic" in err and "\n" not in err
 
 
 def test_a_deeper_model_grown_from_a_shallower_file_starts_as_its_function(tmp_path: Path) -> None:
@@ -154,5 +158,6 @@ def test_the_command_line_defaults_are_the_library_defaults() -> None:
     args = vars(parser.parse_args(["train", "--model", "tiny", "--scale", "2", "--data", "d"]))
     defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)
                 if f.name in args and f.default is not dataclasses.MISSING}
-    assert {"soft_share", "crf_range", "clips", "loss", "degrade", "iterations"} <= set(defaults)
+    assert {"soft_share", "crf_range", "scalers", "clips", "loss", "degrade",
+            "iterations"} <= set(defaults)
     assert {name: args[name] for name in defaults} == defaults

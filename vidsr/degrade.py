@@ -50,11 +50,14 @@ SOFT_SHARE = 0.35  # of clips whose source is blurred
 
 
 def draw_recipe(rng: np.random.Generator, soft_share: float = SOFT_SHARE,
-                crf_range: tuple[int, int] = CRF_RANGE) -> Recipe:
+                crf_range: tuple[int, int] = CRF_RANGE,
+                scalers: Sequence[str] = SCALERS) -> Recipe:
+    """How one clip is degraded; the scaler drawn uniformly from `scalers` (so a name given
+    twice is drawn twice as often)."""
     # Soft sources teach the model that a soft LR edge may come from a soft HR edge: without
     # them it sharpens every edge, which makes soft footage measurably worse than bicubic.
     return Recipe(
-        scaler=str(rng.choice(SCALERS)),
+        scaler=str(rng.choice(scalers)),
         crf=None if rng.random() < 0.1 else int(rng.integers(crf_range[0], crf_range[1] + 1)),
         preset=str(rng.choice(PRESETS)),
         soft=float(rng.uniform(0.4, 1.5)) if rng.random() < soft_share else 0.0,
@@ -160,7 +163,8 @@ def _source(image: Image, side: int, rng: np.random.Generator) -> NDArray[np.uin
 
 def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
                 soft_share: float = SOFT_SHARE,
-                crf_range: tuple[int, int] = CRF_RANGE) -> list[Pair]:
+                crf_range: tuple[int, int] = CRF_RANGE,
+                scalers: Sequence[str] = SCALERS) -> list[Pair]:
     """`clips` degraded clips over `images` (each picked in proportion to its area), as one Pair
     per frame. Images too small for a window at this scale are never picked."""
     rng = np.random.default_rng(seed)
@@ -175,7 +179,7 @@ def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
         source = _source(image, side, rng)
         if source is None:
             continue
-        recipe = draw_recipe(rng, soft_share, crf_range)
+        recipe = draw_recipe(rng, soft_share, crf_range, scalers)
         if recipe.soft:
             source = gaussian_blur(source, recipe.soft)
         for i, (lr, hr) in enumerate(degrade_clip(pan(source, side, rng), scale, recipe, rng)):

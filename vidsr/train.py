@@ -23,7 +23,7 @@ from torch import nn
 
 from vidsr import degrade, models
 from vidsr.dataset import HR_SCALES, Image, Pair, load_images, make_pairs
-from vidsr.degrade import CRF_RANGE, SOFT_SHARE
+from vidsr.degrade import CRF_RANGE, SCALERS, SOFT_SHARE
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
@@ -56,6 +56,7 @@ class TrainConfig:
     loss: Literal["l2", "l1"] = "l2"
     soft_share: float = SOFT_SHARE  # --degrade video: clips with a blurred source
     crf_range: tuple[int, int] = CRF_RANGE  # --degrade video: x264 CRFs drawn, inclusive
+    scalers: tuple[str, ...] = SCALERS  # --degrade video: drawn uniformly (repeats weigh more)
 
     def __post_init__(self) -> None:
         if self.iterations < 1 or self.batch < 1 or self.patch < 4 or self.clips < 1:
@@ -70,6 +71,9 @@ class TrainConfig:
         if not 0 <= lo <= hi <= 51:
             raise ConfigError(f"crf_range must be two x264 CRFs 0 ≤ low ≤ high ≤ 51, "
                               f"not {lo}, {hi}")
+        if not self.scalers or not set(self.scalers) <= set(SCALERS):
+            raise ConfigError(f"scalers must name some of {', '.join(SCALERS)}, "
+                              f"not {', '.join(self.scalers) or 'none'}")
         if self.degrade == "video" and self.patch > degrade.LR_WINDOW:
             raise ConfigError(f"degrade='video' needs patch ≤ {degrade.LR_WINDOW}")
 
@@ -77,7 +81,8 @@ class TrainConfig:
 # Fields added after the first shipped weights: recorded only when set, so that the commands in
 # the model card still reproduce those files byte for byte.
 _RECORDED_WHEN_SET: dict[str, object] = {"degrade": "bicubic", "clips": 4000, "loss": "l2",
-                                          "soft_share": SOFT_SHARE, "crf_range": CRF_RANGE}
+                                          "soft_share": SOFT_SHARE, "crf_range": CRF_RANGE,
+                                          "scalers": SCALERS}
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,8 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
     if cfg.degrade == "video":
         # Its own seed: the clips are the data, the same whatever the run has drawn so far.
         pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed,
-                                    soft_share=cfg.soft_share, crf_range=cfg.crf_range)
+                                    soft_share=cfg.soft_share, crf_range=cfg.crf_range,
+                                    scalers=cfg.scalers)
     else:
         pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)

@@ -61,6 +61,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="--degrade video: share of clips whose source is blurred (default 0.35)")
     p.add_argument("--crf-range", type=_crf_range, default=(16, 36), metavar="LOW-HIGH",
                    help="--degrade video: x264 CRFs drawn, inclusive (default 16-36)")
+    p.add_argument("--scalers", type=_scalers, metavar="NAME,…",
+                   default=("bicubic", "bilinear", "area", "lanczos", "matlab"),
+                   help="--degrade video: the scalers senders shrink with, drawn uniformly; a name "
+                   "given twice is drawn twice as often (default bicubic,bilinear,area,lanczos,"
+                   "matlab: swscale's four and MATLAB's)")
     p.add_argument("--loss", choices=("l2", "l1"), default="l2")
     p.add_argument("--val-every", type=int, default=1000)
     p.add_argument("--checkpoint", type=Path, help="checkpoint file, written at each validation")
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         loss=args.loss,
         soft_share=args.soft_share,
         crf_range=args.crf_range,
+        scalers=args.scalers,
         # Recorded without --out-dir/--checkpoint/--resume/--quiet/--json: they do not change
         # the weights, and the file's bytes must follow from the recipe alone.
         command=shlex.join(["vidsr", *_recipe_args(sys.argv[2:])]),
@@ -112,6 +118,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         path = train(cfg, on_progress)
     ui.result(f"wrote {path}", {"weights": str(path)})
     return 0
+
+
+def _scalers(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(","))
 
 
 def _crf_range(text: str) -> tuple[int, int]:
