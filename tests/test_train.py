@@ -113,7 +113,8 @@ def test_fields_added_later_stay_out_of_old_recipes(images: Path, tmp_path: Path
     # A paper-protocol run records no degrade/loss/clips, so the files made before those
     # options existed are still reproduced byte for byte by their recorded commands.
     _, meta = weights.load(train(_cfg(images, tmp_path, iterations=2)))
-    assert not {"degrade", "loss", "clips", "soft_share", "crf_range"} & set(meta["config"])
+    assert not {"degrade", "loss", "clips", "soft_share", "crf_range", "scalers"} & set(
+        meta["config"])
 
 
 def test_a_crf_range_or_scaler_list_that_makes_no_sense_is_a_one_line_error(
