@@ -132,26 +132,23 @@ def degrade_clip(
     return [(luma(a), b) for a, b in zip(lr, hr, strict=True)]
 
 
-def pan(source: NDArray[np.uint8], side: int, rng: np.random.Generator,
-        frames: int = CLIP_FRAMES) -> list[NDArray[np.uint8]]:
-    """`frames` windows of side×side moving at a constant random speed across `source`."""
+def pan(source: NDArray[np.uint8], side: int, rng: np.random.Generator) -> list[NDArray[np.uint8]]:
+    """CLIP_FRAMES windows of side×side moving at a constant random speed across `source`."""
     h, w = source.shape[:2]
     speed = rng.integers(-MAX_SPEED, MAX_SPEED + 1, size=2)
-    travel = np.abs(speed) * (frames - 1)
+    travel = np.abs(speed) * (CLIP_FRAMES - 1)
     y0 = int(rng.integers(h - side - travel[0] + 1)) + (travel[0] if speed[0] < 0 else 0)
     x0 = int(rng.integers(w - side - travel[1] + 1)) + (travel[1] if speed[1] < 0 else 0)
     return [
         source[y0 + t * speed[0] : y0 + t * speed[0] + side,
                x0 + t * speed[1] : x0 + t * speed[1] + side]
-        for t in range(frames)
+        for t in range(CLIP_FRAMES)
     ]
 
 
-def _source(image: Image, side: int, rng: np.random.Generator,
-            frames: int) -> NDArray[np.uint8] | None:
-    """A random region of `image`, at a random HR_SCALES size, big enough for a window panning
-    `frames` frames."""
-    reach = side + MAX_SPEED * (frames - 1)
+def _source(image: Image, side: int, rng: np.random.Generator) -> NDArray[np.uint8] | None:
+    """A random region of `image`, at a random HR_SCALES size, big enough for a panning window."""
+    reach = side + MAX_SPEED * (CLIP_FRAMES - 1)
     factor = float(rng.choice(HR_SCALES))
     need = int(np.ceil(reach / factor)) + 4
     h, w = image.rgb.shape[:2]
@@ -167,29 +164,26 @@ def _source(image: Image, side: int, rng: np.random.Generator,
 def video_pairs(images: Sequence[Image], scale: int, clips: int, seed: int,
                 soft_share: float = SOFT_SHARE,
                 crf_range: tuple[int, int] = CRF_RANGE,
-                scalers: Sequence[str] = SCALERS,
-                clip_frames: int = CLIP_FRAMES) -> list[Pair]:
-    """`clips` degraded clips of `clip_frames` frames over `images` (each picked in proportion to
-    its area), as one Pair per frame. Images too small for a window at this scale are never
-    picked."""
+                scalers: Sequence[str] = SCALERS) -> list[Pair]:
+    """`clips` degraded clips over `images` (each picked in proportion to its area), as one Pair
+    per frame. Images too small for a window at this scale are never picked."""
     rng = np.random.default_rng(seed)
     side = LR_WINDOW * scale
     area = np.array([im.rgb.shape[0] * im.rgb.shape[1] for im in images], dtype=np.float64)
-    area[[min(im.rgb.shape[:2]) < side + MAX_SPEED * (clip_frames - 1) for im in images]] = 0
+    area[[min(im.rgb.shape[:2]) < side + MAX_SPEED * (CLIP_FRAMES - 1) for im in images]] = 0
     if not area.any():
         raise ValueError(f"no image is large enough for a {side}×{side} panning window")
     pairs: list[Pair] = []
-    while len(pairs) < clips * clip_frames:
+    while len(pairs) < clips * CLIP_FRAMES:
         image = images[int(rng.choice(len(images), p=area / area.sum()))]
-        source = _source(image, side, rng, clip_frames)
+        source = _source(image, side, rng)
         if source is None:
             continue
         recipe = draw_recipe(rng, soft_share, crf_range, scalers)
         if recipe.soft:
             source = gaussian_blur(source, recipe.soft)
-        clip = pan(source, side, rng, clip_frames)
-        for i, (lr, hr) in enumerate(degrade_clip(clip, scale, recipe, rng)):
-            pairs.append(Pair(f"{image.name}#{len(pairs) // clip_frames}.{i}", lr, hr))
+        for i, (lr, hr) in enumerate(degrade_clip(pan(source, side, rng), scale, recipe, rng)):
+            pairs.append(Pair(f"{image.name}#{len(pairs) // CLIP_FRAMES}.{i}", lr, hr))
     return pairs
 
 

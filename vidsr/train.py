@@ -23,7 +23,7 @@ from torch import nn
 
 from vidsr import degrade, models
 from vidsr.dataset import HR_SCALES, Image, Pair, load_images, make_pairs
-from vidsr.degrade import CLIP_FRAMES, CRF_RANGE, SCALERS, SOFT_SHARE
+from vidsr.degrade import CRF_RANGE, SCALERS, SOFT_SHARE
 from vidsr.errors import ConfigError
 from vidsr.evaluate import EvalReport, evaluate
 from vidsr.models import weights
@@ -52,16 +52,15 @@ class TrainConfig:
     resume: bool = False
     command: str = ""  # recorded in the weights' metadata
     degrade: Literal["bicubic", "video"] = "bicubic"
-    clips: int = 4000  # --degrade video: panning clips drawn (clip_frames training frames each)
-    clip_frames: int = CLIP_FRAMES  # --degrade video: one intra frame, then predicted ones
+    clips: int = 4000  # --degrade video: panning clips drawn (CLIP_FRAMES training frames each)
     loss: Literal["l2", "l1"] = "l2"
     soft_share: float = SOFT_SHARE  # --degrade video: clips with a blurred source
     crf_range: tuple[int, int] = CRF_RANGE  # --degrade video: x264 CRFs drawn, inclusive
     scalers: tuple[str, ...] = SCALERS  # --degrade video: drawn uniformly (repeats weigh more)
 
     def __post_init__(self) -> None:
-        if min(self.iterations, self.batch, self.clips, self.clip_frames) < 1 or self.patch < 4:
-            raise ConfigError("iterations, batch, clips and clip_frames must be ≥ 1 and patch ≥ 4")
+        if self.iterations < 1 or self.batch < 1 or self.patch < 4 or self.clips < 1:
+            raise ConfigError("iterations, batch and clips must be ≥ 1 and patch ≥ 4")
         if self.degrade not in ("bicubic", "video"):
             raise ConfigError(f"unknown degradation {self.degrade!r}; choose bicubic or video")
         if self.loss not in ("l2", "l1"):
@@ -83,7 +82,7 @@ class TrainConfig:
 # the model card still reproduce those files byte for byte.
 _RECORDED_WHEN_SET: dict[str, object] = {"degrade": "bicubic", "clips": 4000, "loss": "l2",
                                           "soft_share": SOFT_SHARE, "crf_range": CRF_RANGE,
-                                          "scalers": SCALERS, "clip_frames": CLIP_FRAMES}
+                                          "scalers": SCALERS}
 
 
 @dataclass(frozen=True)
@@ -200,7 +199,7 @@ def train(cfg: TrainConfig, on_progress: Callable[[Progress], None] = lambda p: 
         # Its own seed: the clips are the data, the same whatever the run has drawn so far.
         pairs = degrade.video_pairs(images, cfg.scale, cfg.clips, seed=cfg.seed,
                                     soft_share=cfg.soft_share, crf_range=cfg.crf_range,
-                                    scalers=cfg.scalers, clip_frames=cfg.clip_frames)
+                                    scalers=cfg.scalers)
     else:
         pairs = training_pairs(images, cfg.scale, cfg.patch)
     patches = _Patches(pairs, cfg.patch, cfg.scale, rng)

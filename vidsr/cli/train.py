@@ -57,8 +57,6 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "sources, libx264 at a random CRF (default bicubic)",
     )
     p.add_argument("--clips", type=int, default=4000, help="--degrade video: clips to draw")
-    p.add_argument("--clip-frames", type=int, default=6,
-                   help="--degrade video: frames a clip has, the first coded as intra (default 6)")
     p.add_argument("--soft-share", type=float, default=0.35,
                    help="--degrade video: share of clips whose source is blurred (default 0.35)")
     p.add_argument("--crf-range", type=_crf_range, default=(16, 36), metavar="LOW-HIGH",
@@ -98,7 +96,6 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         resume=args.resume,
         degrade=args.degrade,
         clips=args.clips,
-        clip_frames=args.clip_frames,
         loss=args.loss,
         soft_share=args.soft_share,
         crf_range=args.crf_range,
