@@ -72,9 +72,9 @@ _SHIPPED_FILES = (
     Shipped("fsrcnn", "fsrcnn", 2,
             "89e402c4a6ac420b33bd82977a7cc0d43524cd1db60460e241e812cd7629ae85"),
     Shipped("fsrcnn", "fsrcnn", 3,
-            "7c51400c4c9899d6529b8e122cfbcd9d731e1c42c68f1693c63226733f10fcd9"),
+            "ee182a381892a0884936f4627bbb37ae15703eeebcdb5f8701136be14864989d"),
     Shipped("fsrcnn", "fsrcnn", 4,
-            "78d0f68880a3c7250537d8a15c9b111902f09d8995683d7f82b2b06744f8b474"),
+            "2c13d51c0fba434710ef6ae1e2db8eca4b935b1b5ea9e8aa673722adb136d14a"),
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.name, s.scale): s for s in _SHIPPED_FILES}
