@@ -68,7 +68,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 3,
             "415737ee7c24f1e061b3dd1b77e61230d81845322c482531368c4489a347892b"),
     Shipped("espcn", "espcn", 4,
-            "7e13edd5bc96087f1fbd18ec4db33ab2bf6f5241b5eb33ecc80b07dedba896fc"),
+            "b415f17ce0e569bb4699fbcce5e0793daa6d79a34f44689688fb17c65bb73513"),
     Shipped("fsrcnn", "fsrcnn", 2,
             "89e402c4a6ac420b33bd82977a7cc0d43524cd1db60460e241e812cd7629ae85"),
     Shipped("fsrcnn", "fsrcnn", 3,
