@@ -74,7 +74,7 @@ _SHIPPED_FILES = (
     Shipped("fsrcnn", "fsrcnn", 3,
             "ee182a381892a0884936f4627bbb37ae15703eeebcdb5f8701136be14864989d"),
     Shipped("fsrcnn", "fsrcnn", 4,
-            "2c13d51c0fba434710ef6ae1e2db8eca4b935b1b5ea9e8aa673722adb136d14a"),
+            "5748252259c7a66ba9f3190e437080d19ec7f51aca12510ee3e3e42793270832"),
 )
 
 SHIPPED: dict[tuple[str, int], Shipped] = {(s.name, s.scale): s for s in _SHIPPED_FILES}
