@@ -66,7 +66,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 2,
             "f1a92f3e3d7c8292a3d045bd0d8c2b674c2b3a07863b3efd0fde794933d18436"),
     Shipped("espcn", "espcn", 3,
-            "415737ee7c24f1e061b3dd1b77e61230d81845322c482531368c4489a347892b"),
+            "6f41d1f45c5f61595b0ca658ddc24427024ce631264d1999186641d3677110b2"),
     Shipped("espcn", "espcn", 4,
             "b415f17ce0e569bb4699fbcce5e0793daa6d79a34f44689688fb17c65bb73513"),
     Shipped("fsrcnn", "fsrcnn", 2,
