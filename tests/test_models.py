@@ -58,7 +58,8 @@ def test_build_rejects_unknown_names_and_scales() -> None:
 
 
 def test_every_shipped_model_has_its_file_with_a_matching_hash() -> None:
-    names = {"espcn", "fsrcnn", "medium", "small", "tiny", "small-paper", "tiny-paper"}
+    names = {"espcn", "fsrcnn", "medium", "small", "tiny", "small-paper", "tiny-paper",
+             "fsrcnn-video"}
     assert {n for n, _ in SHIPPED} <= names
     assert {(n, s) for n in ("espcn", "fsrcnn", "small", "tiny") for s in (2, 3, 4)} <= set(SHIPPED)
     for entry in SHIPPED.values():
