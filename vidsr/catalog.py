@@ -79,7 +79,7 @@ _SHIPPED_FILES = (
     Shipped("fsrcnn", "fsrcnn", 2,
             "9ced77c65c890f9060cd09241e3919b1c474972ba91a285e1345f4a5fa22939f"),
     Shipped("fsrcnn", "fsrcnn", 3,
-            "ee182a381892a0884936f4627bbb37ae15703eeebcdb5f8701136be14864989d"),
+            "3814e48848043263df0ba5aabc5e35e5810d07fcfe6efb0829db4f6e1da6deef"),
     Shipped("fsrcnn", "fsrcnn", 4,
             "5748252259c7a66ba9f3190e437080d19ec7f51aca12510ee3e3e42793270832"),
 )
