@@ -75,7 +75,7 @@ _SHIPPED_FILES = (
     Shipped("espcn", "espcn", 3,
             "6f41d1f45c5f61595b0ca658ddc24427024ce631264d1999186641d3677110b2"),
     Shipped("espcn", "espcn", 4,
-            "b415f17ce0e569bb4699fbcce5e0793daa6d79a34f44689688fb17c65bb73513"),
+            "3a83b682cf1a593015a83a9a1d0e4ddeff1c054686c3f75a60a67b311fc014c9"),
     Shipped("fsrcnn", "fsrcnn", 2,
             "9ced77c65c890f9060cd09241e3919b1c474972ba91a285e1345f4a5fa22939f"),
     Shipped("fsrcnn", "fsrcnn", 3,
